@@ -1,0 +1,46 @@
+# The two commands of the README:
+#   make demo   create .venv, install everything, run the Prefect flow on the demo data
+#   make test   create .venv, install everything, run ruff and the whole test suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+# Everything a run caches stays inside the repo: numba's compiled UMAP/HDBSCAN code,
+# Prefect's local database. Telemetry is off and nothing is fetched from a model hub.
+export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
+export PREFECT_HOME := $(CURDIR)/.cache/prefect
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install demo test test-fast lint format clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned: it resolves to the CPU wheel instead of a multi-GB CUDA build
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: install
+	$(BIN)/voc demo --out outputs/demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/python -m pytest --timeout=1800
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) .cache outputs/demo

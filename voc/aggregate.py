@@ -1,0 +1,178 @@
+"""Aggregate: daily volumes per product x category x topic x polarity, and alerts.
+
+The aggregates are DuckDB SQL over the published tables. The negative-review early
+warning (差评预警) tests each day's negative share of a product x category against
+its trailing baseline with a one-sided binomial test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy.stats import binom, poisson
+
+from voc.config import AlertConfig
+
+log = logging.getLogger(__name__)
+
+DAILY_SQL = """
+WITH unit_docs AS (
+    SELECT u.date, u.product, u.source_kind, u.category, u.topic_id, u.polarity,
+           u.unit_id, u.doc_id, d.rating
+    FROM units u JOIN documents d USING (doc_id)
+),
+cells AS (
+    SELECT date, product, source_kind, category, topic_id, polarity,
+           count(*) AS units,
+           count(DISTINCT doc_id) AS documents,
+           avg(rating) AS avg_rating
+    FROM unit_docs
+    GROUP BY ALL
+)
+SELECT c.date, c.product, c.source_kind, c.category, c.topic_id, c.polarity,
+       c.units, c.documents,
+       sum(CASE WHEN c.polarity = 'negative' THEN c.units ELSE 0 END)
+           OVER (PARTITION BY c.date, c.product, c.source_kind, c.category, c.topic_id)::DOUBLE
+         / sum(c.units) OVER (PARTITION BY c.date, c.product, c.source_kind, c.category, c.topic_id)
+           AS negative_share,
+       c.units::DOUBLE / sum(c.units) OVER (PARTITION BY c.date, c.product) AS share_of_voice,
+       c.avg_rating
+FROM cells c
+ORDER BY ALL
+"""
+
+NEGATIVE_DAILY_SQL = """
+SELECT date, product, category,
+       count(*) AS units,
+       count(*) FILTER (WHERE polarity = 'negative') AS negatives
+FROM units
+WHERE category <> 'other'
+GROUP BY ALL
+ORDER BY product, category, date
+"""
+
+
+def daily_aggregates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """date x product x source_kind x category x topic x polarity volumes.
+
+    Args:
+        con: A connection where ``units`` and ``documents`` are visible.
+
+    Returns:
+        A frame with the columns of ``schemas.DAILY_AGGREGATES``.
+    """
+    return con.execute(DAILY_SQL).df()
+
+
+def negative_alerts(
+    con: duckdb.DuckDBPyConnection, config: AlertConfig, run_id: str
+) -> pd.DataFrame:
+    """Days on which negative feedback on a product spikes above its baseline.
+
+    Two one-sided tests per (product, category) and per product over all categories
+    (category ``all``), each day against the previous ``baseline_days`` days:
+
+    - ``negative_volume``: today's negative units against the baseline daily mean
+      (Poisson). Catches a burst of complaints even where every unit is negative,
+      as in ``product_quality``.
+    - ``negative_share``: today's negative share against the baseline share
+      (binomial, one pseudo-count each way so a clean history still allows a spike).
+
+    A day is flagged when p < ``alpha``, the observed value is at least ``min_lift``
+    times the expected one, today has at least ``min_units`` units (negatives, for the
+    volume test), and the baseline covers at least ``min_baseline_days`` days.
+
+    Returns:
+        Alerts with the columns of ``schemas.ALERTS`` (topic_id -1: whole category).
+    """
+    daily = con.execute(NEGATIVE_DAILY_SQL).df()
+    if daily.empty:
+        return _no_alerts()
+    daily["date"] = pd.to_datetime(daily["date"])
+    overall = daily.groupby(["date", "product"], as_index=False)[["units", "negatives"]].sum()
+    daily = pd.concat([daily, overall.assign(category="all")], ignore_index=True)
+    alerts = []
+    for (product, category), series in daily.groupby(["product", "category"], sort=True):
+        series = series.set_index("date")[["units", "negatives"]].asfreq("D", fill_value=0)
+        for day, test in _spike_tests(series, config):
+            alerts.append({"date": day.date(), "product": product, "category": category, **test})
+    if not alerts:
+        return _no_alerts()
+    frame = pd.DataFrame(alerts)
+    frame["topic_id"] = -1
+    frame["run_id"] = run_id
+    frame["alert_id"] = [
+        hashlib.sha1(f"{r.date}|{r.product}|{r.category}|{r.kind}".encode()).hexdigest()[:12]
+        for r in frame.itertuples()
+    ]
+    frame["example_unit_ids"] = [
+        _examples(con, r.date, r.product, r.category) for r in frame.itertuples()
+    ]
+    log.info("alerts: %d negative spikes", len(frame))
+    return frame
+
+
+def _spike_tests(series: pd.DataFrame, config: AlertConfig):
+    """Yield (day, test result) for each day of one daily series that spikes."""
+    window = f"{config.baseline_days}D"
+    base_units = series["units"].rolling(window, closed="left").sum().fillna(0)
+    base_neg = series["negatives"].rolling(window, closed="left").sum().fillna(0)
+    history = pd.Series(np.arange(len(series)), index=series.index).clip(upper=config.baseline_days)
+    for day, row in series.iterrows():
+        n, k = int(row["units"]), int(row["negatives"])
+        days = int(history[day])
+        if days < config.min_baseline_days or n < config.min_units:
+            continue
+        rate = (base_neg[day] + 1) / days
+        if k >= config.min_units and k >= config.min_lift * rate:
+            p_value = float(poisson.sf(k - 1, rate))
+            if p_value < config.alpha:
+                yield day, _result("negative_volume", n, k, rate, rate / max(n, 1), p_value)
+                continue
+        share = (base_neg[day] + 1) / (base_units[day] + 2)
+        if k / n >= config.min_lift * share:
+            p_value = float(binom.sf(k - 1, n, share))
+            if p_value < config.alpha:
+                yield day, _result("negative_share", n, k, n * share, share, p_value)
+
+
+def _result(kind: str, n: int, k: int, expected: float, share: float, p_value: float) -> dict:
+    z = (k - expected) / np.sqrt(max(expected, 1e-9))
+    return {
+        "kind": kind,
+        "units": n,
+        "observed": float(k),
+        "expected": float(expected),
+        "baseline_share": float(share),
+        "statistic": float(z),
+        "p_value": p_value,
+        "severity": _severity(p_value, k / max(expected, 1e-9)),
+    }
+
+
+def _severity(p_value: float, lift: float) -> str:
+    if p_value < 1e-4 and lift >= 3:
+        return "high"
+    if p_value < 1e-3:
+        return "medium"
+    return "low"
+
+
+def _examples(con: duckdb.DuckDBPyConnection, date, product: str, category: str) -> str:
+    rows = con.execute(
+        "SELECT unit_id FROM units WHERE date = ? AND product = ? AND (category = ? OR ? = 'all')"
+        " AND category <> 'other' AND polarity = 'negative'"
+        " ORDER BY confidence DESC, unit_id LIMIT 5",
+        [date, product, category, category],
+    ).fetchall()
+    return ",".join(r[0] for r in rows)
+
+
+def _no_alerts() -> pd.DataFrame:
+    from voc.schemas import empty
+
+    return empty("alerts")

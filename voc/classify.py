@@ -1,0 +1,70 @@
+"""Label units given one per row in a file (``voc classify``), without segmenting them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from voc.config import EmbedConfig
+from voc.embed import build_embedder
+from voc.errors import ColumnError, InputFileError
+from voc.labels import PrototypeClassifier
+from voc.sources.readers import read_file
+from voc.taxonomy import load_taxonomy
+
+LABEL_COLUMNS = ("category", "polarity", "confidence")
+
+
+def classify_texts(texts: list[str], classifier: PrototypeClassifier) -> pd.DataFrame:
+    """Category, polarity and confidence for each text, cleaned but not segmented."""
+    from voc.clean import TextCleaner
+    from voc.config import CleanConfig
+
+    cleaner = TextCleaner(CleanConfig(mask_pii=False), classifier.taxonomy.boilerplate)
+    cleaned = [cleaner.normalise(t or "") for t in texts]
+    embeddings = classifier.embedder.embed(cleaned)
+    labels = classifier.predict(cleaned, embeddings)
+    return pd.DataFrame(
+        {
+            "category": labels.category,
+            "polarity": labels.polarity,
+            "confidence": labels.confidence.round(4),
+        }
+    )
+
+
+def classify_file(input_path: Path, text_column: str, output: Path, taxonomy_path: Path) -> int:
+    """Read ``input_path``, label ``text_column`` and write the rows plus labels.
+
+    Returns:
+        The number of rows written.
+
+    Raises:
+        InputFileError: unreadable input or unwritable output.
+        ColumnError: ``text_column`` is not a column.
+    """
+    frame, bad, _, _ = read_file(Path(input_path))
+    if bad:
+        row, _, reason, _ = bad[0]
+        raise InputFileError(f"{input_path}: row {row}: {reason} ({len(bad)} bad rows in all)")
+    if text_column not in frame.columns:
+        columns = [c for c in frame.columns if c != "_row"]
+        raise ColumnError(
+            f"{input_path}: --text-column {text_column!r} is not a column; columns are {columns}"
+        )
+    taxonomy = load_taxonomy(taxonomy_path)
+    classifier = PrototypeClassifier(taxonomy, build_embedder(EmbedConfig())).fit()
+    texts = frame[text_column].fillna("").astype(str).tolist()
+    labels = classify_texts(texts, classifier)
+    out = frame.drop(columns="_row").reset_index(drop=True)
+    for column in LABEL_COLUMNS:
+        if column in out.columns:
+            out = out.rename(columns={column: f"{column}_input"})
+    out = pd.concat([out, labels], axis=1)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        out.to_csv(output, index=False, encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"{output}: cannot write: {exc.strerror}") from exc
+    return len(out)

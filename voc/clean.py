@@ -1,0 +1,186 @@
+"""Clean records: normalise, simplify, strip noise and boilerplate, mask PII, dedupe.
+
+The order matters: NFKC first (full-width digits must be half-width before the PII
+patterns look for phone numbers), masking before anything is stored or logged.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+import opencc
+import pandas as pd
+
+from voc.config import CleanConfig
+from voc.pii import mask_pii
+
+log = logging.getLogger(__name__)
+
+_HTML_TAG = re.compile(r"<[^>]{0,200}>")
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\ufeff]")
+_SPACES = re.compile(r"[ \t\u3000]+")
+_REPEATS = re.compile(r"([!?！？。.~～…])\1{2,}")
+# Emoji carry sentiment; the common ones become words, the rest are dropped.
+_EMOJI_WORDS = {
+    "👍": "赞", "👎": "差", "😡": "生气", "😠": "生气", "😤": "生气", "😭": "难过",
+    "😢": "难过", "😞": "失望", "💔": "失望", "❤": "喜欢", "❤️": "喜欢", "😍": "喜欢",
+    "🥰": "喜欢", "😊": "开心", "😄": "开心", "😁": "开心", "🤮": "恶心", "💩": "垃圾",
+}  # fmt: skip
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f1e6-\U0001f1ff\ufe0f\u200d\u2b50\u2b06\u2194-\u21aa]"
+)
+
+
+@dataclass(frozen=True)
+class TextCleaner:
+    """Cleans one text at a time; build once per run (OpenCC loads its dictionaries)."""
+
+    config: CleanConfig
+    boilerplate: tuple[str, ...] = ()
+
+    @cached_property
+    def _converter(self) -> opencc.OpenCC:
+        return opencc.OpenCC("t2s")
+
+    def normalise(self, text: str) -> str:
+        """NFKC, traditional -> simplified, markup/control/emoji noise, whitespace."""
+        text = html.unescape(text)
+        text = _HTML_TAG.sub(" ", text)
+        text = unicodedata.normalize("NFKC", text)
+        text = _CONTROL.sub("", text)
+        for emoji, word in _EMOJI_WORDS.items():
+            text = text.replace(emoji, f" {word} ")
+        text = _EMOJI.sub("", text)
+        if self.config.to_simplified:
+            text = self._converter.convert(text)
+        text = _REPEATS.sub(r"\1\1", text)
+        text = _SPACES.sub(" ", text).replace("\r", "\n")
+        return "\n".join(line.strip() for line in text.split("\n") if line.strip())
+
+    def strip_boilerplate(self, text: str) -> tuple[str, bool]:
+        """Remove platform default texts; returns (rest, whether any was found)."""
+        found = False
+        for phrase in self.boilerplate:
+            if phrase in text:
+                text = text.replace(phrase, " ")
+                found = True
+        if found:
+            text = _SPACES.sub(" ", text).strip(" ，,。.!！")
+        return text, found
+
+    def clean(self, text: str) -> tuple[str, bool]:
+        """Full cleaning of one text; returns (clean masked text, is default review)."""
+        text = self.normalise(text)
+        if len(text) > self.config.max_text_chars:
+            text = text[: self.config.max_text_chars]
+        if self.config.mask_pii:
+            text = mask_pii(text)
+        text, default = self.strip_boilerplate(text)
+        return text, default
+
+
+@dataclass
+class CleanResult:
+    """Cleaned records, plus the rows set aside as duplicates or quarantined."""
+
+    records: pd.DataFrame
+    duplicates: pd.DataFrame  # source, file, row, doc_id, reason
+    quarantine: pd.DataFrame
+
+
+def clean_records(
+    records: pd.DataFrame,
+    config: CleanConfig,
+    boilerplate: Iterable[str] = (),
+    known_doc_ids: Iterable[str] = (),
+) -> CleanResult:
+    """Clean, mask and de-duplicate records.
+
+    Args:
+        records: Records from ingest (one per review or chat turn).
+        config: Cleaning settings.
+        boilerplate: Platform default review texts to remove (from the taxonomy).
+        known_doc_ids: Documents already published by earlier runs; their records are
+            counted as duplicates, which makes a rerun on the same files incremental.
+
+    Returns:
+        The cleaned records with ``text`` masked and an ``is_default_review`` column;
+        duplicates (re-exports, copy-paste spam, documents already published) and
+        quarantined rows (an id reused for a different text, text that is only noise).
+    """
+    cleaner = TextCleaner(config, tuple(sorted(set(boilerplate), key=len, reverse=True)))
+    out = records.copy()
+    raw_long = out["text"].str.len() > config.max_text_chars
+    if raw_long.any():
+        log.warning(
+            "%d texts longer than %d characters were cut",
+            int(raw_long.sum()),
+            config.max_text_chars,
+        )
+    cleaned = [cleaner.clean(t) for t in out["text"]]
+    out["text"] = [t for t, _ in cleaned]
+    out["is_default_review"] = [d for _, d in cleaned]
+
+    known = set(known_doc_ids)
+    reasons = pd.Series(None, index=out.index, dtype=object)
+    reasons[out["doc_id"].isin(known)] = "already published by an earlier run"
+
+    key = ["doc_id", "turn_index"]
+    same_key = out.duplicated(key, keep="first") & reasons.isna()
+    first_text = out.drop_duplicates(key, keep="first").set_index(key)["text"]
+    earlier = first_text.reindex(pd.MultiIndex.from_frame(out[key])).to_numpy()
+    conflict = same_key & (out["text"].to_numpy() != earlier)
+    reasons[same_key & ~conflict] = "same id and text as an earlier row"
+
+    is_review = out["source_kind"] == "review"
+    long_enough = out["text"].str.len() >= config.dedupe_min_chars
+    spam = (
+        is_review
+        & long_enough
+        & out.duplicated(["product", "text"], keep="first")
+        & reasons.isna()
+        & ~conflict
+    )
+    reasons[spam] = "same product and text as an earlier review"
+
+    empty = (out["text"].str.strip() == "") & ~out["is_default_review"] & reasons.isna() & ~conflict
+    quarantine = pd.concat(
+        [
+            _set_aside(out[conflict], "text", "id reused with a different text"),
+            _set_aside(out[empty], "text", "no text left after cleaning (only markup or emoji)"),
+        ],
+        ignore_index=True,
+    )
+    dup_mask = reasons.notna()
+    duplicates = out.loc[dup_mask, ["source", "file", "row", "doc_id"]].assign(
+        reason=reasons[dup_mask]
+    )
+    keep = ~dup_mask & ~conflict & ~empty
+    log.info(
+        "clean: %d records kept, %d duplicates, %d quarantined",
+        int(keep.sum()), int(dup_mask.sum()), len(quarantine),
+    )  # fmt: skip
+    return CleanResult(
+        records=out[keep].reset_index(drop=True),
+        duplicates=duplicates.reset_index(drop=True),
+        quarantine=quarantine,
+    )
+
+
+def _set_aside(rows: pd.DataFrame, field: str, reason: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "source": rows["source"],
+            "file": rows["file"],
+            "row": rows["row"],
+            "field": field,
+            "reason": reason,
+            "raw": rows["text"].str.slice(0, 300),
+        }
+    )

@@ -1,0 +1,220 @@
+"""The ``voc`` command line: demo, run, classify, taxonomy check.
+
+User mistakes (a missing file, a bad column, a broken taxonomy) print one line,
+``[code] message``, and exit with status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from voc.config import (
+    DEFAULT_TAXONOMY,
+    DEMO_DIR,
+    ColumnMap,
+    PublishConfig,
+    SourceConfig,
+    VocConfig,
+    load_config,
+)
+from voc.errors import VocError
+
+app = typer.Typer(
+    help="voc: voice-of-the-customer mining for Chinese e-commerce text.",
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+)
+taxonomy_app = typer.Typer(help="Work with taxonomies.", no_args_is_help=True)
+app.add_typer(taxonomy_app, name="taxonomy")
+
+console = Console()
+errors = Console(stderr=True)
+
+DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
+
+
+class RichProgress:
+    """Shows the current step and an embedding progress bar."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("starting", total=None)
+
+    def step(self, name: str) -> None:
+        self.progress.update(self.task, description=name, total=None, completed=0)
+
+    def advance(self, done: int, total: int) -> None:
+        self.progress.update(self.task, total=total, completed=done)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold blue]{task.description:<16}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def demo_config(out_dir: str) -> VocConfig:
+    """The config of ``voc demo``: the bundled files, written to ``out_dir``."""
+    return VocConfig(
+        sources=tuple(SourceConfig(path=str(DEMO_DIR / name)) for name in DEMO_FILES),
+        publish=PublishConfig(out_dir=out_dir),
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[str, typer.Option(help="Where to publish the results.")] = "outputs/demo",
+    prefect: Annotated[bool, typer.Option(help="Run through the Prefect flow.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the whole pipeline on the bundled demo reviews and chats."""
+    _setup_logging(verbose)
+    config = demo_config(out)
+    if prefect:
+        from pipelines.flows import voc_flow  # Prefect lives in pipelines/, not in voc/
+
+        console.print("Running the Prefect flow [bold]voc-run[/] on the bundled demo data…")
+        summary = voc_flow(config)
+    else:
+        from voc.pipeline import run_pipeline
+
+        with _progress() as progress:
+            summary = run_pipeline(config, progress=RichProgress(progress))
+    _print_summary(summary)
+
+
+@app.command()
+def run(
+    input: Annotated[list[Path], typer.Option("--input", "-i", help="Input file (repeatable).")],
+    out: Annotated[str, typer.Option(help="Output directory (a rerun there is incremental).")],
+    text_column: Annotated[str | None, typer.Option(help="Column with the text.")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with the review id.")] = None,
+    product_column: Annotated[str | None, typer.Option(help="Column with the product.")] = None,
+    time_column: Annotated[str | None, typer.Option(help="Column with the time.")] = None,
+    rating_column: Annotated[str | None, typer.Option(help="Column with the rating.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML config (sources may be given there).")
+    ] = None,
+    refit_topics: Annotated[bool, typer.Option(help="Refit topic models.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the pipeline on files; columns are detected unless named."""
+    _setup_logging(verbose)
+    from voc.pipeline import run_pipeline
+
+    columns = ColumnMap(
+        text=text_column, id=id_column, product=product_column, time=time_column,
+        rating=rating_column,
+    )  # fmt: skip
+    base = load_config(config) if config else VocConfig()
+    sources = base.sources + tuple(SourceConfig(path=str(p), columns=columns) for p in input)
+    settings = base.model_copy(
+        update={"sources": sources, "publish": base.publish.model_copy(update={"out_dir": out})}
+    )
+    settings = VocConfig.model_validate(settings.model_dump())
+    with _progress() as progress:
+        summary = run_pipeline(settings, refit_topics=refit_topics, progress=RichProgress(progress))
+    _print_summary(summary)
+
+
+@app.command()
+def classify(
+    input: Annotated[Path, typer.Option("--input", "-i", help="CSV file with one unit per row.")],
+    text_column: Annotated[str, typer.Option(help="Column with the text to label.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the CSV.")],
+    taxonomy: Annotated[Path, typer.Option(help="Taxonomy YAML.")] = DEFAULT_TAXONOMY,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Label each row's text with category, polarity and confidence."""
+    _setup_logging(verbose)
+    from voc.classify import classify_file
+
+    rows = classify_file(input, text_column, output, taxonomy)
+    console.print(f"Labelled {rows} rows -> [bold]{output}[/]")
+
+
+@taxonomy_app.command("check")
+def taxonomy_check(
+    path: Annotated[Path, typer.Argument(help="Taxonomy YAML.")] = DEFAULT_TAXONOMY,
+) -> None:
+    """Validate a taxonomy and report every problem at once."""
+    from voc.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(path)
+    table = Table(title=f"{path}: OK")
+    for column in ("category", "中文", "priority", "seeds", "exemplars", "subtopics"):
+        table.add_column(column)
+    for c in taxonomy.categories:
+        table.add_row(
+            c.id, c.name_zh, str(c.priority), str(len(c.all_seeds)), str(len(c.all_exemplars)),
+            str(len(c.subtopics)),
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"{len(taxonomy.attributes)} attributes, {len(taxonomy.stopwords)} stop words")
+
+
+def _print_summary(summary) -> None:
+    table = Table(title=f"run {summary.run_id}")
+    for column in ("source", "read", "published", "duplicates", "quarantined"):
+        table.add_column(column, justify="right" if column != "source" else "left")
+    for source, row in summary.accounting.items():
+        table.add_row(
+            source, *(str(row[k]) for k in ("read", "published", "duplicates", "quarantined"))
+        )
+    console.print(table)
+    console.print(
+        f"{summary.documents_new} new documents, {summary.units_new} new units "
+        f"({summary.units_total} in total), {summary.embedded_new} texts embedded."
+    )
+    if not summary.top_topics.empty:
+        top = Table(title="Top topics")
+        for column in ("category", "topic", "units", "negative"):
+            top.add_column(column)
+        for row in summary.top_topics.itertuples():
+            top.add_row(row.category, str(row.label), str(row.units), str(row.negative))
+        console.print(top)
+    if not summary.alerts.empty:
+        console.print("[bold red]差评预警 alerts:[/]")
+        for alert in summary.alerts.sort_values("date").tail(5).itertuples():
+            console.print(
+                f"  {alert.date} {alert.product} {alert.category}: {alert.observed:.0f}/{alert.units}"
+                f" negative (expected {alert.expected:.1f}, p={alert.p_value:.1e}, {alert.severity})"
+            )
+    out = summary.out_dir
+    console.print(f"\nResults in [bold]{out}[/]:")
+    console.print(f"  DuckDB  {out / 'voc.duckdb'}")
+    console.print(f"  Parquet {out / 'parquet'}")
+    console.print(f"  Report  {out / 'report.html'}")
+
+
+def main() -> None:
+    """Console-script entry point: VocErrors become one line on stderr, exit 2."""
+    try:
+        app()
+    except VocError as exc:
+        errors.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

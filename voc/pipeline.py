@@ -1,0 +1,374 @@
+"""The whole run: ingest -> clean -> segment -> embed -> label -> topics -> aggregate -> publish.
+
+:func:`run_pipeline` is the one place the steps are chained. It calls each step
+through a *step runner*: :func:`run_directly` by default (``voc run``), or the Prefect
+runner in ``pipelines/`` that turns each step into a Prefect task — so the flows
+stay thin wrappers and both paths run exactly the same code.
+
+A run is incremental: documents already in the output store are counted as
+duplicates and not processed again; only their units' topic ids are refreshed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import resource
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from voc.aggregate import daily_aggregates, negative_alerts
+from voc.clean import CleanResult, clean_records
+from voc.config import VocConfig
+from voc.embed import EmbeddingCache, build_embedder, embed_units
+from voc.errors import AccountingError
+from voc.labels import PrototypeClassifier, label_units
+from voc.publish import Store
+from voc.schemas import NO_TOPIC
+from voc.segment import build_nlp, make_tokenizer, segment_records
+from voc.sources import IngestResult, ingest_sources
+from voc.taxonomy import Taxonomy, load_taxonomy
+from voc.topics import JiebaTokens, TopicState, discover_topics
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class StepRunner(Protocol):
+    def __call__(self, name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T: ...
+
+
+def run_directly(name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Call the step in this process: the runner of ``voc run``."""
+    return fn(*args, **kwargs)
+
+
+class ProgressHook(Protocol):
+    def step(self, name: str) -> None: ...
+    def advance(self, done: int, total: int) -> None: ...
+
+
+class _NoProgress:
+    def step(self, name: str) -> None:
+        pass
+
+    def advance(self, done: int, total: int) -> None:
+        pass
+
+
+@dataclass
+class RunSummary:
+    """What a finished run reports back."""
+
+    run_id: str
+    out_dir: Path
+    snapshot: Path
+    accounting: dict[str, dict[str, int]]
+    documents_new: int
+    units_new: int
+    units_total: int
+    embedded_new: int
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    top_topics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable and unique: ``20261123T021500-3fa2c1``."""
+    now = now or dt.datetime.now()
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def run_pipeline(
+    config: VocConfig,
+    *,
+    today: dt.date | None = None,
+    refit_topics: bool = False,
+    step: StepRunner = run_directly,
+    progress: ProgressHook | None = None,
+) -> RunSummary:
+    """Run every step on ``config.sources`` and publish to ``config.publish.out_dir``.
+
+    Args:
+        config: Sources and settings.
+        today: The run date (records without a time count for it); defaults to today.
+        refit_topics: Refit every category's topic model instead of reusing topics.
+        step: How each step is executed (directly, or as a Prefect task).
+        progress: Told when a step starts and how far the embedding is.
+
+    Returns:
+        The run's accounting, counts, timings and top findings.
+
+    Raises:
+        VocError: bad input, config or taxonomy (one clear line), a locked store, or
+            a row accounting mismatch.
+    """
+    today = today or dt.date.today()
+    progress = progress or _NoProgress()
+    started = dt.datetime.now().replace(microsecond=0)
+    run_id = new_run_id(started)
+    store = Store(config.publish.out_dir)
+    timings: dict[str, dict[str, float]] = {}
+
+    def timed(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        progress.step(name)
+        t0 = time.perf_counter()
+        result = step(name, fn, *args, **kwargs)
+        timings[name] = {
+            "seconds": round(time.perf_counter() - t0, 3),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+        return result
+
+    with store.lock():
+        taxonomy = timed("load_taxonomy", load_taxonomy, config.labels.taxonomy)
+        previous = timed("load_previous", store.load)
+        ingested = timed("ingest", ingest_sources, config.sources, today)
+        cleaned = timed(
+            "clean", clean_records, ingested.records, config.clean, taxonomy.boilerplate,
+            previous["documents"]["doc_id"].tolist(),
+        )  # fmt: skip
+        records = with_dates(cleaned.records, today)
+        tokenizer = make_tokenizer(taxonomy.user_words, store.cache_dir / "jieba")
+        nlp = build_nlp(config.segment, tokenizer)
+        units = timed("segment", segment_records, records, nlp, config.segment)
+
+        embedder = build_embedder(config.embed)
+        cache = EmbeddingCache(store.cache_dir / "embeddings.duckdb")
+        embeddings, embedded = timed(
+            "embed", embed_units, units, embedder, cache,
+            progress=lambda done: progress.advance(done, len(units)),
+        )  # fmt: skip
+        classifier = timed("fit_classifier", _fit_classifier, taxonomy, embedder, config)
+        labelled = timed("label", label_units, units, embeddings, classifier)
+
+        all_units = pd.concat(
+            [previous["units"], labelled.assign(run_id=run_id)], ignore_index=True
+        )
+        all_embeddings = (
+            timed("load_embeddings", embed_units, all_units, embedder, cache)[0]
+            if len(previous["units"])
+            else embeddings
+        )
+        state = TopicState(previous["topics"], previous["topic_centroids"])
+        assignments, state = timed(
+            "topics", _topics, all_units, all_embeddings, state, taxonomy, config, embedder,
+            tokenizer, run_id, refit_topics,
+        )  # fmt: skip
+        all_units["topic_id"] = assignments["topic_id"].to_numpy()
+
+        tables = assemble_tables(previous, records, all_units, assignments, state, run_id)
+        tables.update(
+            timed(
+                "aggregate", build_aggregates, tables["documents"], tables["units"], config, run_id
+            )
+        )
+        tables["quarantine"] = merge_quarantine(previous["quarantine"], ingested, cleaned, run_id)
+        accounting = account(ingested, cleaned)
+        run_row = {
+            "run_id": run_id,
+            "started_at": started,
+            "finished_at": dt.datetime.now().replace(microsecond=0),
+            "status": "succeeded",
+            "config_hash": config.config_hash(),
+            "embed_model": embedder.model_id,
+            "classifier": classifier.name,
+            "rows_read": sum(a["read"] for a in accounting.values()),
+            "rows_published": sum(a["published"] for a in accounting.values()),
+            "rows_duplicate": sum(a["duplicates"] for a in accounting.values()),
+            "rows_quarantined": sum(a["quarantined"] for a in accounting.values()),
+            "documents_new": int(records["doc_id"].nunique()),
+            "units_new": len(labelled),
+            "units_total": len(all_units),
+            "per_source": json.dumps(accounting, ensure_ascii=False),
+            "timings": json.dumps(timings),
+        }
+        tables["runs"] = pd.concat([previous["runs"], pd.DataFrame([run_row])], ignore_index=True)
+
+        report_html = None
+        if config.publish.report:
+            from voc.report import render_report
+
+            report_html = timed("report", render_report, tables, taxonomy, run_id)
+        snapshot = timed(
+            "publish", store.publish, run_id, tables, report_html, run_row,
+            keep=config.publish.keep_snapshots,
+        )  # fmt: skip
+
+    return RunSummary(
+        run_id=run_id,
+        out_dir=store.root,
+        snapshot=snapshot,
+        accounting=accounting,
+        documents_new=run_row["documents_new"],
+        units_new=run_row["units_new"],
+        units_total=run_row["units_total"],
+        embedded_new=embedded,
+        timings=timings,
+        top_topics=top_topics(tables["topics"], tables["units"]),
+        alerts=tables["alerts"],
+    )
+
+
+def _fit_classifier(taxonomy: Taxonomy, embedder, config: VocConfig) -> PrototypeClassifier:
+    return PrototypeClassifier(
+        taxonomy,
+        embedder,
+        top_k=config.labels.top_k_exemplars,
+        keyword_weight=config.labels.keyword_weight,
+        temperature=config.labels.temperature,
+    ).fit()
+
+
+def _topics(
+    units: pd.DataFrame,
+    embeddings: np.ndarray,
+    state: TopicState,
+    taxonomy: Taxonomy,
+    config: VocConfig,
+    embedder,
+    tokenizer,
+    run_id: str,
+    refit: bool,
+) -> tuple[pd.DataFrame, TopicState]:
+    if not config.topics.enabled or units.empty:
+        assignments = pd.DataFrame(
+            {
+                "unit_id": units["unit_id"],
+                "topic_id": NO_TOPIC,
+                "category": units["category"],
+                "similarity": np.float32(0),
+            }
+        )
+        return assignments, state
+    tokens = JiebaTokens(tokenizer, taxonomy.stopwords)
+    return discover_topics(
+        units, embeddings, state, taxonomy, config.topics, embedder, tokens, run_id,
+        seed=config.seed, refit=refit,
+    )  # fmt: skip
+
+
+def with_dates(records: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """Give every record the date it counts for: its document's first time, else today."""
+    out = records.copy()
+    first_time = out.groupby("doc_id")["created_at"].transform("min")
+    out["date"] = first_time.dt.date.where(first_time.notna(), today)
+    return out
+
+
+def assemble_tables(
+    previous,
+    records: pd.DataFrame,
+    units: pd.DataFrame,
+    assignments: pd.DataFrame,
+    state: TopicState,
+    run_id: str,
+) -> dict[str, pd.DataFrame]:
+    """Build documents, units, agent_turns and topic tables (old rows + this run's)."""
+    customer = records[~records["is_agent"]]
+    unit_counts = units.groupby("doc_id").size()
+    grouped = records.sort_values(["doc_id", "turn_index"]).groupby("doc_id", sort=False)
+    docs = grouped.agg(
+        source=("source", "first"),
+        source_kind=("source_kind", "first"),
+        native_id=("native_id", "first"),
+        product=("product", "first"),
+        user_id=("user_id", "first"),
+        created_at=("created_at", "min"),
+        date=("date", "first"),
+        rating=("rating", "first"),
+        is_default_review=("is_default_review", "any"),
+    ).reset_index()
+    texts = customer.sort_values(["doc_id", "turn_index"]).groupby("doc_id")["text"].agg("\n".join)
+    docs["text"] = docs["doc_id"].map(texts).fillna("")
+    docs["n_units"] = docs["doc_id"].map(unit_counts).fillna(0).astype("int32")
+    docs["run_id"] = run_id
+
+    agents = records[records["is_agent"]]
+    agent_turns = agents[["doc_id", "turn_index", "product", "created_at", "text"]].assign(
+        run_id=run_id
+    )
+    assignments = assignments.assign(run_id=run_id)
+    return {
+        "documents": pd.concat([previous["documents"], docs], ignore_index=True),
+        "units": units,
+        "agent_turns": pd.concat([previous["agent_turns"], agent_turns], ignore_index=True),
+        "topics": state.topics,
+        "topic_centroids": state.centroids,
+        "topic_assignments": assignments,
+    }
+
+
+def build_aggregates(
+    documents: pd.DataFrame, units: pd.DataFrame, config: VocConfig, run_id: str
+) -> dict[str, pd.DataFrame]:
+    """daily_aggregates and alerts, computed in DuckDB over the run's tables."""
+    with duckdb.connect(config={"threads": 1}) as con:
+        con.register("documents", documents)
+        con.register("units", units)
+        return {
+            "daily_aggregates": daily_aggregates(con),
+            "alerts": negative_alerts(con, config.alerts, run_id),
+        }
+
+
+def merge_quarantine(
+    previous: pd.DataFrame, ingested: IngestResult, cleaned: CleanResult, run_id: str
+) -> pd.DataFrame:
+    """Old quarantine rows plus this run's; a row quarantined again is kept once."""
+    fresh = pd.concat([ingested.quarantine, cleaned.quarantine], ignore_index=True)
+    fresh = fresh.assign(run_id=run_id)
+    merged = pd.concat([previous, fresh], ignore_index=True)
+    return merged.drop_duplicates(["source", "file", "row", "reason"], keep="first")
+
+
+def account(ingested: IngestResult, cleaned: CleanResult) -> dict[str, dict[str, int]]:
+    """Per source: read = published + duplicates + quarantined, checked.
+
+    Raises:
+        AccountingError: if any source's rows do not add up (a bug: rows were lost).
+    """
+    published = cleaned.records.groupby("source").size()
+    duplicates = cleaned.duplicates.groupby("source").size()
+    quarantined = pd.concat([ingested.quarantine, cleaned.quarantine]).groupby("source").size()
+    result = {}
+    for source, read in ingested.rows_read.items():
+        row = {
+            "read": int(read),
+            "published": int(published.get(source, 0)),
+            "duplicates": int(duplicates.get(source, 0)),
+            "quarantined": int(quarantined.get(source, 0)),
+        }
+        if row["read"] != row["published"] + row["duplicates"] + row["quarantined"]:
+            raise AccountingError(
+                f"source {source!r}: read {row['read']} rows but published {row['published']}"
+                f" + duplicates {row['duplicates']} + quarantined {row['quarantined']}"
+            )
+        result[source] = row
+    return result
+
+
+def top_topics(topics: pd.DataFrame, units: pd.DataFrame, per_category: int = 3) -> pd.DataFrame:
+    """The largest active topics of each actionable category, with negative counts."""
+    if topics.empty:
+        return pd.DataFrame(columns=["category", "topic_id", "label", "units", "negative"])
+    counts = (
+        units[units["topic_id"] != NO_TOPIC]
+        .groupby("topic_id")
+        .agg(
+            units=("unit_id", "size"), negative=("polarity", lambda p: int((p == "negative").sum()))
+        )
+    )
+    active = topics[topics["status"] == "active"].set_index("topic_id")
+    joined = active[["category", "label"]].join(counts, how="inner").reset_index()
+    joined = joined.sort_values(["category", "units", "topic_id"], ascending=[True, False, True])
+    return joined.groupby("category").head(per_category).reset_index(drop=True)

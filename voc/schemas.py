@@ -1,0 +1,208 @@
+"""The table contracts: one pyarrow schema per table, in one place.
+
+Steps pass pandas DataFrames between them; :func:`conform` turns a DataFrame into a
+pyarrow Table with exactly the contracted columns, in order, with the contracted
+types. Publishing goes through :func:`conform`, so a step that drops or renames a
+column fails loudly instead of shipping a broken table to BI tools.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+CATEGORY_NONE = "other"
+NO_TOPIC = -1
+
+DOCUMENTS = pa.schema(
+    [
+        ("doc_id", pa.string()),  # sha1(source, native id): stable across runs
+        ("source", pa.string()),  # source name, by default the input file name
+        ("source_kind", pa.string()),  # "review" or "chat"
+        ("native_id", pa.string()),  # the id in the source (review id, chat session id)
+        ("product", pa.string()),
+        ("user_id", pa.string()),
+        ("created_at", pa.timestamp("s")),
+        ("date", pa.date32()),  # the day the document counts for in aggregates
+        ("rating", pa.float64()),
+        ("text", pa.string()),  # cleaned and PII-masked
+        ("is_default_review", pa.bool_()),  # platform boilerplate such as 系统默认好评
+        ("n_units", pa.int32()),
+        ("run_id", pa.string()),
+    ]
+)
+
+UNITS = pa.schema(
+    [
+        ("unit_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("source_kind", pa.string()),
+        ("product", pa.string()),
+        ("date", pa.date32()),
+        ("turn_index", pa.int32()),  # chat turn in the session; 0 for reviews
+        ("clause_index", pa.int32()),
+        ("text", pa.string()),
+        ("text_sha1", pa.string()),  # embedding-cache key
+        ("category", pa.string()),
+        ("polarity", pa.string()),
+        ("confidence", pa.float32()),
+        ("subtopic", pa.string()),
+        ("attribute", pa.string()),  # e.g. "size" for a product need
+        ("attribute_value", pa.string()),  # e.g. "XL"
+        ("topic_id", pa.int64()),  # -1: no topic
+        ("run_id", pa.string()),
+    ]
+)
+
+TOPICS = pa.schema(
+    [
+        ("topic_id", pa.int64()),
+        ("category", pa.string()),
+        ("subtopic", pa.string()),  # taxonomy subtopic id the topic matches, if any
+        ("label", pa.string()),  # readable Chinese label
+        ("keywords", pa.string()),  # best c-TF-IDF keywords, comma separated
+        ("size", pa.int64()),  # units currently assigned
+        ("representative_unit_ids", pa.string()),  # comma separated unit ids
+        ("status", pa.string()),  # "active" or "retired"
+        ("first_run_id", pa.string()),
+        ("last_run_id", pa.string()),
+    ]
+)
+
+TOPIC_CENTROIDS = pa.schema(
+    [
+        ("topic_id", pa.int64()),
+        ("category", pa.string()),
+        ("embed_model", pa.string()),
+        ("centroid", pa.list_(pa.float32())),
+    ]
+)
+
+TOPIC_ASSIGNMENTS = pa.schema(
+    [
+        ("unit_id", pa.string()),
+        ("topic_id", pa.int64()),
+        ("category", pa.string()),
+        ("similarity", pa.float32()),  # cosine similarity to the topic centroid
+        ("run_id", pa.string()),
+    ]
+)
+
+DAILY_AGGREGATES = pa.schema(
+    [
+        ("date", pa.date32()),
+        ("product", pa.string()),
+        ("source_kind", pa.string()),
+        ("category", pa.string()),
+        ("topic_id", pa.int64()),
+        ("polarity", pa.string()),
+        ("units", pa.int64()),
+        ("documents", pa.int64()),
+        ("negative_share", pa.float64()),  # of the day x product x category x topic
+        ("share_of_voice", pa.float64()),  # units / all units of the day x product
+        ("avg_rating", pa.float64()),
+    ]
+)
+
+ALERTS = pa.schema(
+    [
+        ("alert_id", pa.string()),
+        ("date", pa.date32()),
+        ("kind", pa.string()),  # "negative_spike"
+        ("product", pa.string()),
+        ("category", pa.string()),
+        ("topic_id", pa.int64()),
+        ("units", pa.int64()),
+        ("observed", pa.float64()),  # negative units that day
+        ("expected", pa.float64()),  # negative units expected from the baseline share
+        ("baseline_share", pa.float64()),
+        ("statistic", pa.float64()),  # z score of the binomial test
+        ("p_value", pa.float64()),
+        ("severity", pa.string()),  # "high", "medium", "low"
+        ("example_unit_ids", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+QUARANTINE = pa.schema(
+    [
+        ("source", pa.string()),
+        ("file", pa.string()),
+        ("row", pa.int64()),  # 1-based line/row number in the file, header = row 1
+        ("field", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),  # PII-masked excerpt of the row
+        ("run_id", pa.string()),
+    ]
+)
+
+AGENT_TURNS = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("turn_index", pa.int32()),
+        ("product", pa.string()),
+        ("created_at", pa.timestamp("s")),
+        ("text", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+RUNS = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("started_at", pa.timestamp("s")),
+        ("finished_at", pa.timestamp("s")),
+        ("status", pa.string()),
+        ("config_hash", pa.string()),
+        ("embed_model", pa.string()),
+        ("classifier", pa.string()),
+        ("rows_read", pa.int64()),
+        ("rows_published", pa.int64()),
+        ("rows_duplicate", pa.int64()),
+        ("rows_quarantined", pa.int64()),
+        ("documents_new", pa.int64()),
+        ("units_new", pa.int64()),
+        ("units_total", pa.int64()),
+        ("per_source", pa.string()),  # JSON: the same accounting per source
+        ("timings", pa.string()),  # JSON: seconds per step
+    ]
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "documents": DOCUMENTS,
+    "units": UNITS,
+    "topics": TOPICS,
+    "topic_centroids": TOPIC_CENTROIDS,
+    "topic_assignments": TOPIC_ASSIGNMENTS,
+    "daily_aggregates": DAILY_AGGREGATES,
+    "alerts": ALERTS,
+    "quarantine": QUARANTINE,
+    "agent_turns": AGENT_TURNS,
+    "runs": RUNS,
+}
+
+
+def empty(table: str) -> pd.DataFrame:
+    """An empty DataFrame with the columns of ``table``."""
+    return TABLES[table].empty_table().to_pandas()
+
+
+def conform(df: pd.DataFrame, table: str) -> pa.Table:
+    """Cast ``df`` to the contracted schema of ``table``.
+
+    Args:
+        df: A DataFrame holding at least the contracted columns (extra ones are dropped).
+        table: A key of :data:`TABLES`.
+
+    Returns:
+        A pyarrow Table with exactly the contracted columns, in order.
+
+    Raises:
+        KeyError: if a contracted column is missing (a programming error, not user input).
+    """
+    schema = TABLES[table]
+    missing = [name for name in schema.names if name not in df.columns]
+    if missing:
+        raise KeyError(f"table {table!r} is missing columns {missing}")
+    frame = df.loc[:, schema.names]
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)

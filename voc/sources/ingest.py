@@ -1,0 +1,274 @@
+"""Turn raw rows into records, validating each field and quarantining bad rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from voc.config import SourceConfig
+from voc.errors import ColumnError
+from voc.sources.columns import detect_columns
+from voc.sources.readers import read_file
+
+log = logging.getLogger(__name__)
+
+RECORD_COLUMNS = [
+    "doc_id",
+    "source",
+    "source_kind",
+    "native_id",
+    "product",
+    "user_id",
+    "created_at",
+    "rating",
+    "turn_index",
+    "is_agent",
+    "text",
+    "file",
+    "row",
+]
+QUARANTINE_COLUMNS = ["source", "file", "row", "field", "reason", "raw"]
+
+_AGENT_VALUES = {"1", "true", "agent", "客服", "seller", "staff", "bot", "店家", "商家", "卖家"}
+_CUSTOMER_VALUES = {"0", "false", "customer", "user", "buyer", "用户", "买家", "顾客", "客户"}
+_RAW_EXCERPT = 300
+
+
+@dataclass
+class IngestResult:
+    """What one or more sources gave: records, quarantined rows and per-source counts."""
+
+    records: pd.DataFrame
+    quarantine: pd.DataFrame
+    rows_read: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def concat(cls, parts: list[IngestResult]) -> IngestResult:
+        records = [p.records for p in parts if len(p.records)]
+        quarantine = [p.quarantine for p in parts if len(p.quarantine)]
+        rows_read: dict[str, int] = {}
+        for part in parts:
+            rows_read.update(part.rows_read)
+        return cls(
+            records=pd.concat(records, ignore_index=True) if records else _empty_records(),
+            quarantine=(
+                pd.concat(quarantine, ignore_index=True) if quarantine else _empty_quarantine()
+            ),
+            rows_read=rows_read,
+        )
+
+
+def _empty_records() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in RECORD_COLUMNS})
+
+
+def _empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in QUARANTINE_COLUMNS})
+
+
+def stable_id(*parts: str) -> str:
+    """A 16-hex-digit id from its parts: the same parts give the same id on every run."""
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def ingest_sources(sources: tuple[SourceConfig, ...], today: dt.date) -> IngestResult:
+    """Read every source. See :func:`ingest_source`."""
+    return IngestResult.concat([ingest_source(s, today) for s in sources])
+
+
+def ingest_source(source: SourceConfig, today: dt.date) -> IngestResult:
+    """Read one source into records.
+
+    Args:
+        source: Where the file is and how to read it.
+        today: The run date, used as the date of records that carry no time.
+
+    Returns:
+        Records (one per review or chat turn) and quarantined rows.
+
+    Raises:
+        InputFileError: the file is missing, empty, undecodable or of an unknown type.
+        ColumnError: a named column is missing or no text column exists.
+    """
+    path = Path(source.path)
+    frame, bad_rows, fmt, codec = read_file(path, source.format, source.encoding)
+    name = source.source_name
+    log.info(
+        "read %s: %d rows (%s, %s), %d unreadable", path, len(frame), fmt, codec, len(bad_rows)
+    )
+    columns = detect_columns(frame, source.columns, str(path))
+    kind = source.kind
+    if kind == "auto":
+        kind = "chat" if {"speaker", "session"} <= columns.keys() else "review"
+    if kind == "chat" and "session" not in columns:
+        raise ColumnError(f"{path}: a chat source needs a session column; name it in the config")
+    log.info("%s: %s source, columns %s", name, kind, columns)
+
+    quarantine: list[dict[str, object]] = [
+        _quarantine_row(name, path, row, fld, reason, raw) for row, fld, reason, raw in bad_rows
+    ]
+    records = _build_records(frame, columns, kind, source, path, today, quarantine)
+    result = IngestResult(
+        records=records,
+        quarantine=pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS),
+        rows_read={name: len(frame) + len(bad_rows)},
+    )
+    return result
+
+
+def _quarantine_row(
+    source: str, path: Path, row: int, fld: str, reason: str, raw: str
+) -> dict[str, object]:
+    return {
+        "source": source,
+        "file": str(path),
+        "row": int(row),
+        "field": fld,
+        "reason": reason,
+        "raw": raw[:_RAW_EXCERPT],
+    }
+
+
+def _column(frame: pd.DataFrame, columns: dict[str, str], role: str) -> pd.Series:
+    if role in columns:
+        return frame[columns[role]].map(lambda v: None if v is None else str(v).strip())
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def _build_records(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    kind: str,
+    source: SourceConfig,
+    path: Path,
+    today: dt.date,
+    quarantine: list[dict[str, object]],
+) -> pd.DataFrame:
+    name = source.source_name
+    text = frame[columns["text"]].map(lambda v: "" if v is None else str(v))
+    times, time_bad = parse_times(_column(frame, columns, "time"), source.timezone)
+    ratings, rating_bad = parse_ratings(_column(frame, columns, "rating"), source.rating_scale)
+    speaker = _column(frame, columns, "speaker")
+    is_agent, speaker_bad = (
+        parse_speaker(speaker)
+        if kind == "chat"
+        else (pd.Series(False, index=frame.index), pd.Series(False, index=frame.index))
+    )
+    empty_text = text.str.strip() == ""
+
+    def value(i: int, role: str) -> object:
+        return frame.at[i, columns[role]]
+
+    problems = [
+        (empty_text, columns["text"], lambda i: "empty text"),
+        (time_bad, columns.get("time", ""), lambda i: f"unparseable time {value(i, 'time')!r}"),
+        (rating_bad, columns.get("rating", ""), lambda i: _rating_reason(value(i, "rating"), source.rating_scale)),
+        (speaker_bad, columns.get("speaker", ""), lambda i: f"unknown speaker value {speaker.at[i]!r}"),
+    ]  # fmt: skip
+    bad = pd.Series(False, index=frame.index)
+    for mask, column, reason in problems:
+        for i in frame.index[mask & ~bad]:
+            raw = "\t".join("" if v is None else str(v) for v in frame.loc[i].drop("_row"))
+            quarantine.append(
+                _quarantine_row(name, path, int(frame.at[i, "_row"]), column, reason(i), raw)
+            )
+        bad |= mask
+
+    good = frame.index[~bad]
+    product = _column(frame, columns, "product").fillna(source.default_product)
+    product = product.where(product.str.len() > 0, source.default_product)
+    user = _column(frame, columns, "user")
+    if kind == "chat":
+        native = _column(frame, columns, "session")
+        turn_index = frame.loc[good].groupby(native.loc[good], sort=False).cumcount()
+    else:
+        native = _column(frame, columns, "id")
+        missing = native.isna() | (native == "")
+        derived = [
+            "h" + stable_id(str(times.at[i]), str(product.at[i]), text.at[i]) for i in frame.index
+        ]
+        native = native.where(~missing, pd.Series(derived, index=frame.index))
+        turn_index = pd.Series(0, index=frame.index)
+
+    records = pd.DataFrame(
+        {
+            "doc_id": [stable_id(name, n) for n in native.loc[good]],
+            "source": name,
+            "source_kind": kind,
+            "native_id": native.loc[good].to_numpy(),
+            "product": product.loc[good].to_numpy(),
+            "user_id": user.loc[good].to_numpy(),
+            "created_at": times.loc[good].to_numpy(),
+            "rating": ratings.loc[good].to_numpy(),
+            "turn_index": turn_index.loc[good].astype("int32").to_numpy(),
+            "is_agent": is_agent.loc[good].astype(bool).to_numpy(),
+            "text": text.loc[good].to_numpy(),
+            "file": str(path),
+            "row": frame.loc[good, "_row"].astype("int64").to_numpy(),
+        }
+    )
+    records["created_at"] = pd.to_datetime(records["created_at"])
+    no_time = records["created_at"].isna()
+    if no_time.any():
+        log.info("%s: %d records carry no time; they count for %s", name, int(no_time.sum()), today)
+    return records
+
+
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
+_EPOCH = r"^\d{10}(?:\d{3})?$"
+
+
+def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
+    """Parse times into naive local timestamps.
+
+    Times without an offset are taken as local shop time and kept as written; times
+    with an offset (``Z``, ``+08:00``) and Unix epochs are converted to ``timezone``.
+
+    Returns:
+        ``(timestamps or NaT, mask of values that are present but unparseable)``.
+    """
+    text = values.map(lambda v: "" if v is None else str(v).strip())
+    present = (text != "") & (text.str.lower() != "nan")
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
+    epoch = present & text.str.match(_EPOCH)
+    offset = present & ~epoch & text.str.contains(_OFFSET, regex=True)
+    naive = present & ~epoch & ~offset
+    if epoch.any():
+        seconds = text[epoch].map(lambda v: int(v) // 1000 if len(v) == 13 else int(v))
+        stamps = pd.to_datetime(seconds, unit="s", utc=True)
+        parsed.loc[epoch] = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
+    if offset.any():
+        stamps = pd.to_datetime(text[offset], errors="coerce", format="mixed", utc=True)
+        parsed.loc[offset] = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
+    if naive.any():
+        parsed.loc[naive] = pd.to_datetime(text[naive], errors="coerce", format="mixed")
+    return parsed, present & parsed.isna()
+
+
+def parse_ratings(values: pd.Series, scale: tuple[float, float]) -> tuple[pd.Series, pd.Series]:
+    """Parse ratings; returns (float or NaN, mask of unparseable or out-of-scale values)."""
+    present = values.notna() & (values.astype(str).str.strip() != "")
+    numbers = pd.to_numeric(values.where(present), errors="coerce")
+    low, high = scale
+    bad = present & (numbers.isna() | (numbers < low) | (numbers > high))
+    return numbers.where(~bad), bad
+
+
+def _rating_reason(value: object, scale: tuple[float, float]) -> str:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    if pd.isna(number):
+        return f"unparseable rating {value!r}"
+    return f"rating {value!r} outside {scale[0]:g}-{scale[1]:g}"
+
+
+def parse_speaker(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Map speaker values to is_agent; returns (bool series, mask of unknown values)."""
+    lowered = values.map(lambda v: "" if v is None else str(v).strip().lower())
+    agent = lowered.isin(_AGENT_VALUES)
+    known = agent | lowered.isin(_CUSTOMER_VALUES)
+    return agent, ~known

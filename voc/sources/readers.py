@@ -1,0 +1,200 @@
+"""Read one file into a table of strings, keeping each row's line number.
+
+Every reader returns ``(frame, bad_rows)``: ``frame`` holds all fields as strings plus
+a ``_row`` column (1-based row in the file, the header being row 1), and ``bad_rows``
+lists rows that could not be read at all, as ``(row, field, reason, raw)``. Nothing is
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from voc.errors import InputFileError
+from voc.sources.encoding import decode_file
+
+BadRow = tuple[int, str, str, str]
+
+_JDDC_COLUMNS = ["session_id", "user_id", "is_agent", "transferred", "repeat", "sku", "text"]
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+FORMAT_BY_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".xlsx": "xlsx",
+    ".xls": "xlsx",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def guess_format(path: Path, text_head: str | None) -> str:
+    """The file format from its suffix, or JDDC when a TSV looks like a JDDC chat log."""
+    fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        raise InputFileError(
+            f"{path}: unknown file type {path.suffix!r}; use .csv .tsv .jsonl .xlsx or .parquet"
+        )
+    if fmt == "tsv" and text_head is not None and looks_like_jddc(text_head):
+        return "jddc"
+    return fmt
+
+
+def looks_like_jddc(head: str) -> bool:
+    """A JDDC chat log has no header and 7 tab-separated fields: hex session id first."""
+    first = head.split("\n", 1)[0].split("\t")
+    return len(first) == 7 and bool(_HEX32.match(first[0])) and first[2] in {"0", "1"}
+
+
+def read_delimited(path: Path, text: str, delimiter: str) -> tuple[pd.DataFrame, list[BadRow]]:
+    """CSV/TSV with a header row; ragged rows are reported, not guessed at."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputFileError(f"{path}: the file is empty (no header row)") from None
+    except csv.Error as exc:
+        raise InputFileError(f"{path}: row 1: cannot parse the header: {exc}") from exc
+    header = [h.strip() for h in header]
+    if not any(header):
+        raise InputFileError(f"{path}: row 1: the header row is blank")
+    rows: list[list[str]] = []
+    row_numbers: list[int] = []
+    bad: list[BadRow] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            bad.append((start, "", f"unparseable row: {exc}", ""))
+            continue
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # a blank line is not a row
+        if len(fields) != len(header):
+            raw = delimiter.join(fields)
+            reason = f"expected {len(header)} fields, found {len(fields)}"
+            bad.append((start, "", reason, raw))
+            continue
+        rows.append(fields)
+        row_numbers.append(start)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame["_row"] = row_numbers
+    return frame, bad
+
+
+def read_jddc(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
+    """JDDC chat log: no header, 7 tab-separated fields, no quoting."""
+    rows, numbers, bad = [], [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(_JDDC_COLUMNS):
+            bad.append((number, "", f"expected 7 tab-separated fields, found {len(fields)}", line))
+            continue
+        rows.append(fields)
+        numbers.append(number)
+    frame = pd.DataFrame(rows, columns=_JDDC_COLUMNS, dtype=object)
+    frame["_row"] = numbers
+    return frame, bad
+
+
+def read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
+    """One JSON object per line."""
+    records, numbers, bad = [], [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append((number, "", f"invalid JSON: {exc.msg}", line))
+            continue
+        if not isinstance(obj, dict):
+            bad.append((number, "", "expected a JSON object", line))
+            continue
+        records.append({k: None if v is None else str(v) for k, v in obj.items()})
+        numbers.append(number)
+    frame = pd.DataFrame.from_records(records).astype(object)
+    frame["_row"] = numbers
+    return frame, bad
+
+
+def read_excel(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
+    """The first sheet of a workbook; row numbers as Excel shows them."""
+    try:
+        frame = pd.read_excel(path, dtype=str, engine="openpyxl")
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError(f"{path}: cannot read the workbook: {exc}") from exc
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame["_row"] = range(2, len(frame) + 2)
+    return frame, []
+
+
+def read_parquet(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
+    """A Parquet file; every column is read as text."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: cannot read Parquet: {exc}") from exc
+    frame = table.to_pandas()
+    frame = frame.astype(object).where(frame.notna(), None)
+    for column in frame.columns:
+        frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+    frame["_row"] = range(1, len(frame) + 1)
+    return frame, []
+
+
+def read_file(
+    path: Path, fmt: str = "auto", encoding: str | None = None
+) -> tuple[pd.DataFrame, list[BadRow], str, str]:
+    """Read any supported file.
+
+    Args:
+        path: The input file.
+        fmt: ``auto`` or one of csv, tsv, jsonl, xlsx, parquet, jddc.
+        encoding: Codec for text files; ``None`` detects it.
+
+    Returns:
+        ``(frame, bad_rows, format, encoding)``.
+
+    Raises:
+        InputFileError: the file is missing, empty, undecodable or of an unknown type.
+    """
+    if not path.is_file():
+        raise InputFileError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise InputFileError(f"{path}: the file is empty")
+    binary = fmt in {"xlsx", "parquet"} or (
+        fmt == "auto" and FORMAT_BY_SUFFIX.get(path.suffix.lower()) in {"xlsx", "parquet"}
+    )
+    if binary:
+        fmt = guess_format(path, None) if fmt == "auto" else fmt
+        reader = read_excel if fmt == "xlsx" else read_parquet
+        frame, bad = reader(path)
+        return frame, bad, fmt, "binary"
+    text, codec = decode_file(path, encoding)
+    if not text.strip():
+        raise InputFileError(f"{path}: the file holds no text")
+    if fmt == "auto":
+        fmt = guess_format(path, text[:4096])
+    if fmt == "jddc":
+        frame, bad = read_jddc(path, text)
+    elif fmt == "jsonl":
+        frame, bad = read_jsonl(path, text)
+    else:
+        frame, bad = read_delimited(path, text, "\t" if fmt == "tsv" else ",")
+    return frame, bad, fmt, codec
