@@ -104,7 +104,7 @@ class AlertConfig(_Frozen):
     baseline_days: int = Field(28, ge=3)
     min_units: int = Field(5, ge=1)  # no alert on a day with fewer units
     min_baseline_days: int = Field(7, ge=1)  # a product needs this much history first
-    alpha: float = Field(0.01, gt=0, lt=1)
+    alpha: float = Field(0.001, gt=0, lt=1)  # per test; two tests (volume, share) per cell
     min_lift: float = Field(1.5, ge=1)  # observed share must be this many times the baseline
 
 

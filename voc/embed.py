@@ -14,6 +14,7 @@ only embeds text it has never seen.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -206,49 +207,67 @@ class EmbeddingCache:
             )
 
 
+class CachedEmbedder:
+    """Any embedder behind the content-hash cache; itself an :class:`Embedder`.
+
+    Everything the pipeline embeds goes through it — units, the taxonomy's exemplars,
+    BERTopic's seed lists — so text seen by an earlier run is never embedded again.
+    ``computed`` counts the texts that were actually sent to the model.
+    """
+
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.model_id = embedder.model_id
+        self.computed = 0
+
+    @property
+    def dimension(self) -> int:
+        return self.embedder.dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [text_sha1(t) for t in texts]
+        found = self.cache.get(self.model_id, keys)
+        todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        if todo:
+            fresh = self.embedder.embed(list(todo.values()))
+            self.cache.put(self.model_id, list(todo), fresh)
+            found.update(zip(todo, fresh, strict=True))
+            self.computed += len(todo)
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return np.stack([found[k] for k in keys])
+
+
+def text_sha1(text: str) -> str:
+    """The cache key of a text."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
 def embed_units(
     units: pd.DataFrame,
     embedder: Embedder,
-    cache: EmbeddingCache | None = None,
     batch_size: int = 2048,
     progress: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, int]:
-    """Embed the ``text`` of every unit, reusing cached vectors.
+) -> np.ndarray:
+    """Embed the ``text`` of every unit, batch by batch.
 
     Args:
-        units: Units with ``text`` and ``text_sha1``.
-        embedder: The model.
-        cache: Where vectors are kept between runs; ``None`` embeds everything.
-        batch_size: Units looked up and embedded per batch (bounds memory for new text).
+        units: Units with ``text``.
+        embedder: The model, usually a :class:`CachedEmbedder`.
+        batch_size: Units per batch (bounds the memory for text being embedded).
         progress: Called with the number of units done after each batch.
 
     Returns:
-        ``(vectors aligned with units, number of texts actually embedded)``.
+        float32 vectors aligned with ``units``.
     """
     texts = units["text"].tolist()
-    keys = units["text_sha1"].tolist()
-    out: np.ndarray | None = None
-    computed = 0
+    parts = []
     for start in range(0, len(texts), batch_size):
-        batch_keys = keys[start : start + batch_size]
-        batch_texts = texts[start : start + batch_size]
-        found = cache.get(embedder.model_id, batch_keys) if cache else {}
-        todo = {k: t for k, t in zip(batch_keys, batch_texts, strict=True) if k not in found}
-        if todo:
-            fresh = embedder.embed(list(todo.values()))
-            found.update(zip(todo.keys(), fresh, strict=True))
-            if cache:
-                cache.put(embedder.model_id, list(todo.keys()), fresh)
-            computed += len(todo)
-        if out is None:
-            dimension = len(next(iter(found.values())))
-            out = np.zeros((len(texts), dimension), dtype=np.float32)
-        out[start : start + len(batch_keys)] = np.stack([found[k] for k in batch_keys])
+        parts.append(embedder.embed(texts[start : start + batch_size]))
         if progress:
             progress(min(start + batch_size, len(texts)))
-    if out is None:
-        out = np.zeros((0, embedder.dimension), dtype=np.float32)
-    log.info(
-        "embed: %d units, %d new texts embedded with %s", len(texts), computed, embedder.model_id
-    )
-    return out, computed
+    if not parts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    log.info("embed: %d units with %s", len(texts), embedder.model_id)
+    return np.vstack(parts)

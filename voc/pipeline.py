@@ -29,7 +29,7 @@ import pandas as pd
 from voc.aggregate import daily_aggregates, negative_alerts
 from voc.clean import CleanResult, clean_records
 from voc.config import VocConfig
-from voc.embed import EmbeddingCache, build_embedder, embed_units
+from voc.embed import CachedEmbedder, EmbeddingCache, build_embedder, embed_units
 from voc.errors import AccountingError
 from voc.labels import PrototypeClassifier, label_units
 from voc.publish import Store
@@ -142,10 +142,10 @@ def run_pipeline(
         nlp = build_nlp(config.segment, tokenizer)
         units = timed("segment", segment_records, records, nlp, config.segment)
 
-        embedder = build_embedder(config.embed)
         cache = EmbeddingCache(store.cache_dir / "embeddings.duckdb")
-        embeddings, embedded = timed(
-            "embed", embed_units, units, embedder, cache,
+        embedder = CachedEmbedder(build_embedder(config.embed), cache)
+        embeddings = timed(
+            "embed", embed_units, units, embedder,
             progress=lambda done: progress.advance(done, len(units)),
         )  # fmt: skip
         classifier = timed("fit_classifier", _fit_classifier, taxonomy, embedder, config)
@@ -155,7 +155,7 @@ def run_pipeline(
             [previous["units"], labelled.assign(run_id=run_id)], ignore_index=True
         )
         all_embeddings = (
-            timed("load_embeddings", embed_units, all_units, embedder, cache)[0]
+            timed("load_embeddings", embed_units, all_units, embedder)
             if len(previous["units"])
             else embeddings
         )
@@ -173,6 +173,11 @@ def run_pipeline(
             )
         )
         tables["quarantine"] = merge_quarantine(previous["quarantine"], ingested, cleaned, run_id)
+        report_html = None
+        if config.publish.report:
+            from voc.report import render_report
+
+            report_html = timed("report", render_report, tables, taxonomy, run_id)
         accounting = account(ingested, cleaned)
         run_row = {
             "run_id": run_id,
@@ -194,11 +199,6 @@ def run_pipeline(
         }
         tables["runs"] = pd.concat([previous["runs"], pd.DataFrame([run_row])], ignore_index=True)
 
-        report_html = None
-        if config.publish.report:
-            from voc.report import render_report
-
-            report_html = timed("report", render_report, tables, taxonomy, run_id)
         snapshot = timed(
             "publish", store.publish, run_id, tables, report_html, run_row,
             keep=config.publish.keep_snapshots,
@@ -212,7 +212,7 @@ def run_pipeline(
         documents_new=run_row["documents_new"],
         units_new=run_row["units_new"],
         units_total=run_row["units_total"],
-        embedded_new=embedded,
+        embedded_new=embedder.computed,
         timings=timings,
         top_topics=top_topics(tables["topics"], tables["units"]),
         alerts=tables["alerts"],

@@ -21,6 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from voc.config import SegmentConfig
+from voc.embed import text_sha1
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,6 @@ def split_clauses(nlp: Language, texts: Iterable[str], min_chars: int) -> list[l
 
 def _content_chars(text: str) -> int:
     return sum(1 for ch in text if ch.isalnum())
-
-
-def text_sha1(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def segment_records(records: pd.DataFrame, nlp: Language, config: SegmentConfig) -> pd.DataFrame:

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from voc.labels import PrototypeClassifier, extract_attributes, label_units
+
+LABELS_MD_CATEGORIES = {
+    "product_quality", "product_need", "selling_point", "campaign_issue", "logistics",
+    "service", "other",
+}  # fmt: skip
+POLARITIES = {"positive", "negative", "neutral"}
+
+
+@pytest.fixture
+def classifier(taxonomy, fake_embedder):
+    return PrototypeClassifier(taxonomy, fake_embedder).fit()
+
+
+def _predict(classifier, texts):
+    return classifier.predict(texts, classifier.embedder.embed(texts))
+
+
+def test_fit_sets_learned_state_only(taxonomy, fake_embedder):
+    model = PrototypeClassifier(taxonomy, fake_embedder, top_k=2)
+    assert not hasattr(model, "prototypes_")
+    assert model.fit() is model
+    assert model.prototypes_.shape[0] == len(model.prototype_category_)
+    assert set(model.categories_) == LABELS_MD_CATEGORIES
+
+
+def test_labels_are_from_labels_md(classifier):
+    texts = ["用了两天就坏了", "这款有大码吗", "优惠券用不了", "物流太慢了", "客服态度很差", "音质很好", "谢谢"]
+    labels = _predict(classifier, texts)
+    assert set(labels.category) <= LABELS_MD_CATEGORIES
+    assert set(labels.polarity) <= POLARITIES
+    assert ((labels.confidence > 0) & (labels.confidence <= 1)).all()
+
+
+def test_seed_words_decide_clear_cases(classifier):
+    # With a meaningless embedder, the seed words alone must carry these.
+    labels = _predict(classifier, ["优惠券用不了", "赠品没收到", "退款一直不处理"])
+    assert list(labels.category) == ["campaign_issue", "campaign_issue", "service"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀", "!!!", "12345"])
+def test_nothing_said_is_other(classifier, text):
+    labels = _predict(classifier, [text])
+    assert labels.category[0] == "other"
+    assert labels.confidence[0] == pytest.approx(1.0)
+
+
+def test_english_and_long_text_get_a_label(classifier):
+    texts = ["The battery died after two days", "质量很好" * 500]
+    labels = _predict(classifier, texts)
+    assert set(labels.category) <= LABELS_MD_CATEGORIES
+
+
+def test_fixed_polarity_for_quality_and_selling_point(classifier):
+    labels = _predict(classifier, ["屏幕有坏点，用了两天就坏了", "性价比超高，面料很舒服"])
+    for category, polarity in zip(labels.category, labels.polarity, strict=True):
+        if category == "product_quality":
+            assert polarity == "negative"
+        if category == "selling_point":
+            assert polarity == "positive"
+
+
+def test_priority_breaks_near_ties(taxonomy, fake_embedder):
+    model = PrototypeClassifier(taxonomy, fake_embedder).fit()
+    texts = ["x"]
+    # Make every category equally likely: the highest-priority one must win.
+    model.category_scores = lambda t, e: np.zeros((len(t), len(model.categories_)), dtype=np.float32)
+    labels = _predict(model, texts)
+    assert labels.category[0] == "product_quality"
+
+
+@pytest.mark.parametrize(
+    ("text", "attribute", "value"),
+    [
+        ("有XL的吗，我身高180", "size", "XL"),
+        ("这个是纯棉的吗", "material", None),
+        ("生产日期是哪天", "production_date", None),
+    ],
+)
+def test_attributes(taxonomy, text, attribute, value):
+    attributes, values = extract_attributes([text], taxonomy)
+    assert attributes[0] == attribute
+    if value is not None:
+        assert values[0] == value
+
+
+def test_label_units_adds_columns(classifier):
+    units = pd.DataFrame({"unit_id": ["a", "b"], "text": ["物流太慢了", "有大码吗"]})
+    out = label_units(units, classifier.embedder.embed(units["text"].tolist()), classifier)
+    for column in ("category", "polarity", "confidence", "subtopic", "attribute", "attribute_value"):
+        assert column in out.columns
+    assert len(out) == 2
+    assert "category" not in units.columns  # input untouched
+
+
+def test_label_units_on_no_units(classifier):
+    units = pd.DataFrame({"unit_id": pd.Series(dtype=object), "text": pd.Series(dtype=object)})
+    out = label_units(units, np.zeros((0, 64), dtype=np.float32), classifier)
+    assert out.empty
+    assert "category" in out.columns

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tests.fakes import HashingEmbedder
+from voc.clean import CleanResult
+from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
+from voc.embed import EMBEDDERS
+from voc.errors import AccountingError, InputFileError
+from voc.pipeline import account, run_pipeline
+from voc.sources import IngestResult
+
+LABELS_MD = {"product_quality", "product_need", "selling_point", "campaign_issue", "logistics", "service", "other"}
+DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
+TODAY = dt.date(2026, 11, 6)
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    embedder = HashingEmbedder()
+    monkeypatch.setitem(EMBEDDERS, "fake", lambda config, argument: embedder)
+    return embedder
+
+
+def _config(sources, out) -> VocConfig:
+    return VocConfig(
+        sources=tuple(SourceConfig(path=str(p)) for p in sources),
+        embed=EmbedConfig(model="fake"),
+        topics=TopicConfig(enabled=False),
+        publish=PublishConfig(out_dir=str(out)),
+    )
+
+
+def test_demo_run_publishes_contract_tables(tmp_path, demo_dir, fake_model):
+    summary = run_pipeline(_config([demo_dir / f for f in DEMO_FILES], tmp_path / "out"), today=TODAY)
+    with duckdb.connect(str(tmp_path / "out" / "voc.duckdb"), read_only=True) as con:
+        units = con.execute("SELECT * FROM units").df()
+        assert {"unit_id", "doc_id", "text", "category", "polarity", "confidence", "topic_id"} <= set(units)
+        assert set(units["category"]) <= LABELS_MD
+        assert set(units["polarity"]) <= {"positive", "negative", "neutral"}
+        assert units["unit_id"].is_unique
+        topics = con.execute("SELECT * FROM topics").df()
+        assert {"topic_id", "category", "label", "keywords", "size"} <= set(topics)
+        for table in ("documents", "daily_aggregates", "alerts", "runs", "quarantine", "agent_turns"):
+            con.execute(f"SELECT * FROM {table} LIMIT 1")
+        run = con.execute("SELECT * FROM runs").df().iloc[0]
+        assert run["rows_read"] == run["rows_published"] + run["rows_duplicate"] + run["rows_quarantined"]
+        assert set(json.loads(run["timings"])) >= {"ingest", "clean", "segment", "embed", "label", "report"}
+        quarantine = con.execute("SELECT * FROM quarantine").df()
+        assert set(quarantine["source"]) == set(DEMO_FILES)
+        assert quarantine["reason"].str.len().gt(0).all()
+        # no phone number survives into anything stored
+        stored = " ".join(units["text"]) + " ".join(con.execute("SELECT text FROM agent_turns").df()["text"])
+        assert "13812345678" not in stored
+        # agent turns are kept apart from customer units
+        agent = con.execute("SELECT count(*) FROM agent_turns").fetchone()[0]
+        assert agent > 200
+    for source, row in summary.accounting.items():
+        assert row["read"] == row["published"] + row["duplicates"] + row["quarantined"], source
+    assert summary.accounting["reviews_shop_a.csv"]["duplicates"] >= 3
+
+
+def test_second_run_is_incremental(tmp_path, demo_dir, fake_model):
+    data = tmp_path / "in"
+    data.mkdir()
+    first_file = data / "reviews.csv"
+    frame = pd.read_csv(demo_dir / "reviews_shop_a.csv", dtype=str, keep_default_na=False, on_bad_lines="skip")
+    frame.iloc[:100].to_csv(first_file, index=False)
+    out = tmp_path / "out"
+    first = run_pipeline(_config([first_file], out), today=TODAY)
+    embedded_before = fake_model.texts_embedded
+
+    frame.iloc[:150].to_csv(first_file, index=False)  # the next export has 50 more reviews
+    second = run_pipeline(_config([first_file], out), today=TODAY)
+    assert second.accounting["reviews.csv"]["duplicates"] >= 100
+    assert second.documents_new == 150 - second.accounting["reviews.csv"]["duplicates"] - second.accounting[
+        "reviews.csv"
+    ]["quarantined"]
+    assert second.units_total == first.units_total + second.units_new
+    new_texts = fake_model.texts_embedded - embedded_before
+    assert new_texts <= second.units_new + 200  # old units came from the cache (+ exemplars)
+
+    third = run_pipeline(_config([first_file], out), today=TODAY)  # nothing new
+    assert third.documents_new == 0 and third.units_new == 0
+    assert third.units_total == second.units_total
+    with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 3
+        assert con.execute("SELECT count(DISTINCT unit_id) = count(*) FROM units").fetchone()[0]
+
+
+def test_missing_input_fails_before_anything_is_written(tmp_path, fake_model):
+    with pytest.raises(InputFileError, match="nope.csv"):
+        run_pipeline(_config([tmp_path / "nope.csv"], tmp_path / "out"), today=TODAY)
+    assert not (tmp_path / "out" / "current").exists()
+
+
+def test_failed_run_keeps_previous_outputs(tmp_path, demo_dir, fake_model, monkeypatch):
+    source = tmp_path / "a.csv"
+    shutil.copy(demo_dir / "reviews_shop_a.csv", source)
+    out = tmp_path / "out"
+    run_pipeline(_config([source], out), today=TODAY)
+    before = (out / "current").resolve()
+
+    import voc.pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(voc.pipeline, "build_aggregates", broken)
+    shutil.copy(demo_dir / "reviews_shop_b_gbk.csv", tmp_path / "b.csv")
+    with pytest.raises(RuntimeError):
+        run_pipeline(_config([source, tmp_path / "b.csv"], out), today=TODAY)
+    assert (out / "current").resolve() == before
+
+
+def test_accounting_mismatch_is_an_error():
+    records = pd.DataFrame({"source": ["s"] * 3})
+    empty = pd.DataFrame({"source": pd.Series(dtype=object)})
+    ingested = IngestResult(records=records, quarantine=empty, rows_read={"s": 4})
+    cleaned = CleanResult(records=records, duplicates=empty, quarantine=empty)
+    with pytest.raises(AccountingError, match="read 4 rows"):
+        account(ingested, cleaned)
