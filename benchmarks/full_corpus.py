@@ -77,6 +77,7 @@ class VocRun:
     finished_at: dt.datetime  # set before the report and publish steps
     active_topics: int
     outlier_share: float  # units in non-"other" categories with topic_id -1
+    largest_topic_share: float  # of those units, the share in the largest topic
     actionable_units: int  # units in non-"other" categories
 
 
@@ -197,20 +198,25 @@ def read_voc_run(database: Path) -> VocRun:
         run = con.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT 1").fetchdf()
         row = run.iloc[0]
         active = con.execute("SELECT count(*) FROM topics WHERE status = 'active'").fetchone()
+        actionable = "FROM units WHERE coalesce(category, 'other') <> 'other'"
         outliers = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE topic_id = -1)"
-            " FROM units WHERE coalesce(category, 'other') <> 'other'"
+            f"SELECT count(*), count(*) FILTER (WHERE topic_id = -1) {actionable}"
+        ).fetchone()
+        largest = con.execute(
+            f"SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n {actionable}"
+            " AND topic_id <> -1 GROUP BY topic_id)"
         ).fetchone()
     count_columns = [c for c in run.columns if c.startswith(("rows_", "documents_", "units_"))]
-    actionable, without_topic = (int(v) for v in outliers)
+    n_actionable, without_topic = (int(v) for v in outliers)
     return VocRun(
         timings=json.loads(row["timings"]),
         counts={c: int(row[c]) for c in count_columns},
         started_at=pd.Timestamp(row["started_at"]).to_pydatetime(),
         finished_at=pd.Timestamp(row["finished_at"]).to_pydatetime(),
         active_topics=int(active[0]),
-        outlier_share=without_topic / actionable if actionable else 0.0,
-        actionable_units=actionable,
+        outlier_share=without_topic / n_actionable if n_actionable else 0.0,
+        largest_topic_share=int(largest[0]) / n_actionable if n_actionable else 0.0,
+        actionable_units=n_actionable,
     )
 
 
@@ -253,8 +259,9 @@ def machine_info(root: Path) -> dict[str, str]:
 def step_rows(run: VocRun, child: ChildRun) -> list[list[str]]:
     """The per-step table of the voc run, with the time outside the timed steps.
 
-    ``runs.timings`` is written before the report and publish steps, so those two
-    are estimated from ``finished_at`` (whole seconds) to the child's exit.
+    ``runs.timings`` is written before the publish step (and, in some versions of
+    voc, before the report step), so those are estimated from ``finished_at`` (whole
+    seconds) to the child's exit.
     """
     wall = child.wall_seconds
     units = run.counts.get("units_new", 0)
@@ -269,10 +276,11 @@ def step_rows(run: VocRun, child: ChildRun) -> list[list[str]]:
     startup = max(0.0, (run.started_at - child.launched).total_seconds())
     tail = max(0.0, (child.ended - run.finished_at).total_seconds())
     untimed = max(0.0, wall - startup - tail - sum(t["seconds"] for t in run.timings.values()))
+    after = " + ".join([s for s in ("report", "publish") if s not in run.timings] + ["exit"])
     for label, seconds in (
         ("*startup: interpreter, imports (±1 s)*", startup),
         ("*untimed in run: spaCy load, table assembly (±1 s)*", untimed),
-        ("*report + publish + exit, not in runs.timings (±1 s)*", tail),
+        (f"*after `finished_at`: {after}, not in runs.timings (±1 s)*", tail),
     ):
         rows.append([label, f"{seconds:,.1f}", f"{seconds / wall:.1%}", "", "", ""])
     rows.append(
@@ -322,7 +330,7 @@ def render_section(
         "lrrrrr",
     )
     comparison = markdown_table(
-        ["", "wall s", "peak RSS MB", "topics", "outlier share", "detail"],
+        ["", "wall s", "peak RSS MB", "topics", "outlier share", "largest topic", "detail"],
         [
             [
                 "voc run",
@@ -330,6 +338,7 @@ def render_section(
                 f"{voc_child.peak_rss_mb:,.0f}",
                 str(run.active_topics),
                 f"{run.outlier_share:.1%}",
+                f"{run.largest_topic_share:.1%}",
                 f"topics step {run.timings.get('topics', {}).get('seconds', 0):,.1f} s;"
                 f" outliers over {run.actionable_units:,} units in non-`other` categories",
             ],
@@ -339,12 +348,13 @@ def render_section(
                 f"{plain_child.peak_rss_mb:,.0f}",
                 str(plain["topics"]),
                 f"{plain['outlier_share']:.1%}",
+                f"{plain['largest_topic_share']:.1%}",
                 f"embed {plain['embed_seconds']:,.1f} s, fit {plain['fit_seconds']:,.1f} s,"
                 f" import {plain['import_seconds']:,.1f} s;"
                 f" outliers over {plain['documents']:,} whole reviews",
             ],
         ],
-        "lrrrrl",
+        "lrrrrrl",
     )
     rate = c.get("units_total", 0) / voc_child.wall_seconds
     return f"""
@@ -377,7 +387,8 @@ whole-second `started_at` / `finished_at` of the `runs` row.
 
 The plain way (`benchmarks/plain_bertopic.py`): one BERTopic 0.17.4 with default
 UMAP/HDBSCAN over whole reviews, multilingual USE embeddings (no cache), jieba
-`CountVectorizer`, no stop words.
+`CountVectorizer`, no stop words. Outlier and largest-topic shares are over voc's
+units in non-`other` categories and over the plain way's whole reviews, respectively.
 """
 
 

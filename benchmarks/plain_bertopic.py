@@ -18,7 +18,7 @@ RSS)::
     .venv/bin/python benchmarks/plain_bertopic.py --input benchmarks/work/input.csv
 
 It prints one JSON line: documents, wall / import / embedding / fit seconds, number
-of topics (outlier topic -1 not counted) and outlier share.
+of topics (outlier topic -1 not counted), outlier share and largest-topic share.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def fit_plain(documents: list[str], threads: int) -> dict[str, float | int]:
 
     Returns:
         Timings (seconds) for the imports, the embedding and the fit; the number
-        of topics (without -1) and the share of documents left in topic -1.
+        of topics (without -1), the share of documents left in topic -1 and the
+        share of documents in the largest topic.
     """
     t0 = time.perf_counter()
     import jieba
@@ -104,12 +105,14 @@ def fit_plain(documents: list[str], threads: int) -> dict[str, float | int]:
     t3 = time.perf_counter()
 
     labels = np.asarray(topics)
+    sizes = np.unique(labels[labels != -1], return_counts=True)[1]
     return {
         "import_seconds": round(t1 - t0, 3),
         "embed_seconds": round(t2 - t1, 3),
         "fit_seconds": round(t3 - t2, 3),
         "topics": len(set(labels.tolist()) - {-1}),
         "outlier_share": round(float((labels == -1).mean()) if len(labels) else 0.0, 4),
+        "largest_topic_share": round(float(sizes.max() / len(labels)) if len(sizes) else 0.0, 4),
     }
 
 

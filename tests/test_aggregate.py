@@ -60,7 +60,9 @@ def test_planted_volume_spike_is_found_on_its_day_only():
 def test_planted_share_spike_is_found():
     # negatives stay at their usual count, but few other units came in that day
     counts = [(40, 4)] * 30 + [(8, 6)]
-    alerts = negative_alerts(_connect(_units_from_counts(counts, category="logistics")), AlertConfig(), "r")
+    alerts = negative_alerts(
+        _connect(_units_from_counts(counts, category="logistics")), AlertConfig(), "r"
+    )
     found = alerts[(alerts["category"] == "logistics") & (alerts["kind"] == "negative_share")]
     assert found["date"].tolist() == [dt.date(2026, 10, 31)]
     assert found.iloc[0]["baseline_share"] == pytest.approx(0.1, abs=0.02)
@@ -77,7 +79,9 @@ def test_pure_noise_gives_few_false_alarms():
     for p in range(20):
         n = rng.poisson(15, days)
         k = rng.binomial(n, 0.2)
-        frames.append(_units_from_counts(list(zip(n, k, strict=True)), product=f"p{p}", category="service"))
+        frames.append(
+            _units_from_counts(list(zip(n, k, strict=True)), product=f"p{p}", category="service")
+        )
     alerts = negative_alerts(_connect(pd.concat(frames, ignore_index=True)), AlertConfig(), "r")
     tested_days = 20 * (days - AlertConfig().min_baseline_days) * 2  # category + "all"
     rate = len(alerts) / tested_days

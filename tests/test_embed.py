@@ -67,7 +67,9 @@ def test_cached_embedder_embeds_each_text_once(tmp_path, fake_embedder):
     assert again.computed == 0
     np.testing.assert_array_equal(first, second)
     np.testing.assert_allclose(first[0], first[2])
-    np.testing.assert_allclose(first, fake_embedder.embed(["质量很好", "物流太慢", "质量很好"]), atol=1e-6)
+    np.testing.assert_allclose(
+        first, fake_embedder.embed(["质量很好", "物流太慢", "质量很好"]), atol=1e-6
+    )
 
 
 def test_cache_is_keyed_by_model(tmp_path, fake_embedder):

@@ -31,7 +31,15 @@ def test_fit_sets_learned_state_only(taxonomy, fake_embedder):
 
 
 def test_labels_are_from_labels_md(classifier):
-    texts = ["用了两天就坏了", "这款有大码吗", "优惠券用不了", "物流太慢了", "客服态度很差", "音质很好", "谢谢"]
+    texts = [
+        "用了两天就坏了",
+        "这款有大码吗",
+        "优惠券用不了",
+        "物流太慢了",
+        "客服态度很差",
+        "音质很好",
+        "谢谢",
+    ]
     labels = _predict(classifier, texts)
     assert set(labels.category) <= LABELS_MD_CATEGORIES
     assert set(labels.polarity) <= POLARITIES
@@ -70,7 +78,9 @@ def test_priority_breaks_near_ties(taxonomy, fake_embedder):
     model = PrototypeClassifier(taxonomy, fake_embedder).fit()
     texts = ["x"]
     # Make every category equally likely: the highest-priority one must win.
-    model.category_scores = lambda t, e: np.zeros((len(t), len(model.categories_)), dtype=np.float32)
+    model.category_scores = lambda t, e: np.zeros(
+        (len(t), len(model.categories_)), dtype=np.float32
+    )
     labels = _predict(model, texts)
     assert labels.category[0] == "product_quality"
 
@@ -93,7 +103,14 @@ def test_attributes(taxonomy, text, attribute, value):
 def test_label_units_adds_columns(classifier):
     units = pd.DataFrame({"unit_id": ["a", "b"], "text": ["物流太慢了", "有大码吗"]})
     out = label_units(units, classifier.embedder.embed(units["text"].tolist()), classifier)
-    for column in ("category", "polarity", "confidence", "subtopic", "attribute", "attribute_value"):
+    for column in (
+        "category",
+        "polarity",
+        "confidence",
+        "subtopic",
+        "attribute",
+        "attribute_value",
+    ):
         assert column in out.columns
     assert len(out) == 2
     assert "category" not in units.columns  # input untouched

@@ -16,7 +16,15 @@ from voc.errors import AccountingError, InputFileError
 from voc.pipeline import account, run_pipeline
 from voc.sources import IngestResult
 
-LABELS_MD = {"product_quality", "product_need", "selling_point", "campaign_issue", "logistics", "service", "other"}
+LABELS_MD = {
+    "product_quality",
+    "product_need",
+    "selling_point",
+    "campaign_issue",
+    "logistics",
+    "service",
+    "other",
+}
 DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
 TODAY = dt.date(2026, 11, 6)
 
@@ -38,25 +46,54 @@ def _config(sources, out) -> VocConfig:
 
 
 def test_demo_run_publishes_contract_tables(tmp_path, demo_dir, fake_model):
-    summary = run_pipeline(_config([demo_dir / f for f in DEMO_FILES], tmp_path / "out"), today=TODAY)
+    summary = run_pipeline(
+        _config([demo_dir / f for f in DEMO_FILES], tmp_path / "out"), today=TODAY
+    )
     with duckdb.connect(str(tmp_path / "out" / "voc.duckdb"), read_only=True) as con:
         units = con.execute("SELECT * FROM units").df()
-        assert {"unit_id", "doc_id", "text", "category", "polarity", "confidence", "topic_id"} <= set(units)
+        assert {
+            "unit_id",
+            "doc_id",
+            "text",
+            "category",
+            "polarity",
+            "confidence",
+            "topic_id",
+        } <= set(units)
         assert set(units["category"]) <= LABELS_MD
         assert set(units["polarity"]) <= {"positive", "negative", "neutral"}
         assert units["unit_id"].is_unique
         topics = con.execute("SELECT * FROM topics").df()
         assert {"topic_id", "category", "label", "keywords", "size"} <= set(topics)
-        for table in ("documents", "daily_aggregates", "alerts", "runs", "quarantine", "agent_turns"):
+        for table in (
+            "documents",
+            "daily_aggregates",
+            "alerts",
+            "runs",
+            "quarantine",
+            "agent_turns",
+        ):
             con.execute(f"SELECT * FROM {table} LIMIT 1")
         run = con.execute("SELECT * FROM runs").df().iloc[0]
-        assert run["rows_read"] == run["rows_published"] + run["rows_duplicate"] + run["rows_quarantined"]
-        assert set(json.loads(run["timings"])) >= {"ingest", "clean", "segment", "embed", "label", "report"}
+        assert (
+            run["rows_read"]
+            == run["rows_published"] + run["rows_duplicate"] + run["rows_quarantined"]
+        )
+        assert set(json.loads(run["timings"])) >= {
+            "ingest",
+            "clean",
+            "segment",
+            "embed",
+            "label",
+            "report",
+        }
         quarantine = con.execute("SELECT * FROM quarantine").df()
         assert set(quarantine["source"]) == set(DEMO_FILES)
         assert quarantine["reason"].str.len().gt(0).all()
         # no phone number survives into anything stored
-        stored = " ".join(units["text"]) + " ".join(con.execute("SELECT text FROM agent_turns").df()["text"])
+        stored = " ".join(units["text"]) + " ".join(
+            con.execute("SELECT text FROM agent_turns").df()["text"]
+        )
         assert "13812345678" not in stored
         # agent turns are kept apart from customer units
         agent = con.execute("SELECT count(*) FROM agent_turns").fetchone()[0]
@@ -70,7 +107,9 @@ def test_second_run_is_incremental(tmp_path, demo_dir, fake_model):
     data = tmp_path / "in"
     data.mkdir()
     first_file = data / "reviews.csv"
-    frame = pd.read_csv(demo_dir / "reviews_shop_a.csv", dtype=str, keep_default_na=False, on_bad_lines="skip")
+    frame = pd.read_csv(
+        demo_dir / "reviews_shop_a.csv", dtype=str, keep_default_na=False, on_bad_lines="skip"
+    )
     frame.iloc[:100].to_csv(first_file, index=False)
     out = tmp_path / "out"
     first = run_pipeline(_config([first_file], out), today=TODAY)
@@ -79,9 +118,12 @@ def test_second_run_is_incremental(tmp_path, demo_dir, fake_model):
     frame.iloc[:150].to_csv(first_file, index=False)  # the next export has 50 more reviews
     second = run_pipeline(_config([first_file], out), today=TODAY)
     assert second.accounting["reviews.csv"]["duplicates"] >= 100
-    assert second.documents_new == 150 - second.accounting["reviews.csv"]["duplicates"] - second.accounting[
-        "reviews.csv"
-    ]["quarantined"]
+    assert (
+        second.documents_new
+        == 150
+        - second.accounting["reviews.csv"]["duplicates"]
+        - second.accounting["reviews.csv"]["quarantined"]
+    )
     assert second.units_total == first.units_total + second.units_new
     new_texts = fake_model.texts_embedded - embedded_before
     assert new_texts <= second.units_new + 200  # old units came from the cache (+ exemplars)
@@ -95,7 +137,7 @@ def test_second_run_is_incremental(tmp_path, demo_dir, fake_model):
 
 
 def test_missing_input_fails_before_anything_is_written(tmp_path, fake_model):
-    with pytest.raises(InputFileError, match="nope.csv"):
+    with pytest.raises(InputFileError, match=r"nope\.csv"):
         run_pipeline(_config([tmp_path / "nope.csv"], tmp_path / "out"), today=TODAY)
     assert not (tmp_path / "out" / "current").exists()
 

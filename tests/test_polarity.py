@@ -26,6 +26,8 @@ def test_score_sign(scorer, text, sign):
     assert (score > 0) - (score < 0) == sign, (text, score)
 
 
-@pytest.mark.parametrize(("text", "question"), [("这款有大码吗", True), ("请问什么时候发货", True), ("很好", False)])
+@pytest.mark.parametrize(
+    ("text", "question"), [("这款有大码吗", True), ("请问什么时候发货", True), ("很好", False)]
+)
 def test_questions(scorer, text, question):
     assert scorer.is_question(text) is question

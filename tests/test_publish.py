@@ -42,7 +42,10 @@ def test_publish_makes_snapshot_current_with_links(tmp_path):
     with duckdb.connect(str(store.duckdb_path), read_only=True) as con:
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
         assert set(TABLES) <= tables
-        assert con.execute("SELECT text FROM documents LIMIT 1").fetchone()[0] == "<script>alert(1)</script>"
+        assert (
+            con.execute("SELECT text FROM documents LIMIT 1").fetchone()[0]
+            == "<script>alert(1)</script>"
+        )
     assert (store.root / "parquet" / "documents").is_dir()
 
 
@@ -74,7 +77,11 @@ def test_old_snapshots_are_pruned(tmp_path):
 
 def test_second_writer_is_refused(tmp_path):
     store = Store(tmp_path / "out")
-    with store.lock(), pytest.raises(StoreLockedError, match="another run"), Store(tmp_path / "out").lock():
+    with (
+        store.lock(),
+        pytest.raises(StoreLockedError, match="another run"),
+        Store(tmp_path / "out").lock(),
+    ):
         pass
     with store.lock():  # released again
         pass

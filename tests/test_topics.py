@@ -27,7 +27,7 @@ def test_assign_to_centroids_thresholds_outliers():
 
 
 def test_assign_with_no_topics_marks_all_outliers():
-    index, score = assign_to_centroids(np.ones((2, 3), np.float32), np.zeros((0, 3), np.float32), 0.3)
+    index, _ = assign_to_centroids(np.ones((2, 3), np.float32), np.zeros((0, 3), np.float32), 0.3)
     assert index.tolist() == [-1, -1]
 
 
@@ -61,7 +61,9 @@ class _KeywordTopicModel:
             if rows:
                 centroids.append(embeddings[rows].mean(axis=0))
                 keywords.append(list(words))
-        self.centroids_ = normalise_rows(np.stack(centroids))
+        self.centroids_ = (
+            normalise_rows(np.stack(centroids)) if centroids else np.zeros((0, 64), np.float32)
+        )
         self.keywords_ = keywords
         return self
 
@@ -109,7 +111,9 @@ def test_first_run_registers_topics_with_ids_and_labels(keyword_topics, fake_emb
     assert len(state.centroids) == 2
 
 
-def test_second_run_assigns_without_refit_and_keeps_ids(keyword_topics, fake_embedder, taxonomy, monkeypatch):
+def test_second_run_assigns_without_refit_and_keeps_ids(
+    keyword_topics, fake_embedder, taxonomy, monkeypatch
+):
     _, state = _discover(_units(CORPUS), fake_embedder, taxonomy)
     first = _discover(_units(CORPUS), fake_embedder, taxonomy, state=state, run_id="r2")[0]
 
@@ -123,11 +127,15 @@ def test_second_run_assigns_without_refit_and_keeps_ids(keyword_topics, fake_emb
     assert sorted(state2.topics["topic_id"]) == [0, 1]
 
 
-def test_refit_keeps_matching_ids_adds_new_and_retires_vanished(keyword_topics, fake_embedder, taxonomy):
+def test_refit_keeps_matching_ids_adds_new_and_retires_vanished(
+    keyword_topics, fake_embedder, taxonomy
+):
     _, state = _discover(_units(CORPUS), fake_embedder, taxonomy)
     sizes = ["尺码偏小"] * 6 + ["尺码不标准"] * 6
     texts = CORPUS[:12] + sizes  # the colour-fading theme vanished, a size theme appeared
-    assignments, state2 = _discover(_units(texts), fake_embedder, taxonomy, state=state, refit=True, run_id="r2")
+    assignments, state2 = _discover(
+        _units(texts), fake_embedder, taxonomy, state=state, refit=True, run_id="r2"
+    )
     status = state2.topics.set_index("topic_id")["status"].to_dict()
     battery_id = assignments["topic_id"].iloc[0]
     assert battery_id in (0, 1) and status[battery_id] == "active"
@@ -139,6 +147,15 @@ def test_refit_keeps_matching_ids_adds_new_and_retires_vanished(keyword_topics, 
 def test_small_and_skipped_categories_get_no_topics(keyword_topics, fake_embedder, taxonomy):
     units = pd.concat([_units(CORPUS[:5]), _units(CORPUS, category="other")], ignore_index=True)
     units["unit_id"] = [f"x{i}" for i in range(len(units))]
+    assignments, state = _discover(units, fake_embedder, taxonomy)
+    assert (assignments["topic_id"] == -1).all()
+    assert state.topics.empty
+
+
+def test_a_fit_that_finds_no_topics_leaves_units_without_topic(
+    keyword_topics, fake_embedder, taxonomy
+):
+    units = _units(["没有关键词的句子"] * 20)
     assignments, state = _discover(units, fake_embedder, taxonomy)
     assert (assignments["topic_id"] == -1).all()
     assert state.topics.empty

@@ -184,7 +184,8 @@ def _print_summary(summary) -> None:
     console.print(table)
     console.print(
         f"{summary.documents_new} new documents, {summary.units_new} new units "
-        f"({summary.units_total} in total), {summary.embedded_new} texts embedded."
+        f"({summary.units_total} in total); {summary.embedded_new} texts sent to the embedding model"
+        " (the rest came from the cache)."
     )
     if not summary.top_topics.empty:
         top = Table(title="Top topics")

@@ -298,6 +298,8 @@ def discover_topics(
                 ignore_index=True,
             )
             topic_rows = _set_keywords(topic_rows, ids, keywords)
+        if len(ids) == 0:
+            continue  # the fit found no structure: every unit stays without a topic
         index, score = assign_to_centroids(vectors, centroids, config.outlier_threshold)
         topic_of_unit[mask] = np.where(index >= 0, ids[np.maximum(index, 0)], NO_TOPIC)
         similarity[mask] = score

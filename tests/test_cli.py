@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from voc.cli import app
+
+VOC = [sys.executable, "-m", "voc.cli"]
+LABELS_MD = {
+    "product_quality",
+    "product_need",
+    "selling_point",
+    "campaign_issue",
+    "logistics",
+    "service",
+    "other",
+}
+
+
+def _voc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DO_NOT_TRACK": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [*VOC, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
+
+
+def test_help_lists_the_commands():
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "run", "classify", "taxonomy"):
+        assert command in result.stdout
+
+
+def test_taxonomy_check_reports_the_default_taxonomy():
+    result = CliRunner().invoke(app, ["taxonomy", "check"])
+    assert result.exit_code == 0, result.stdout
+    assert "product_quality" in result.stdout and "OK" in result.stdout
+
+
+def test_broken_taxonomy_is_one_line_with_every_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "version: 1\nname: x\ncategories:\n  - id: Bad-Id\n    name_zh: 坏\n    priority: 0\n"
+        "    default_polarity: happy\n    seeds: []\n    exemplars: [a]\npolarity: {}\n",
+        encoding="utf-8",
+    )
+    result = _voc("taxonomy", "check", str(bad))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    for key in (
+        "categories[0].id",
+        "categories[0].priority",
+        "categories[0].default_polarity",
+        "polarity.positive",
+    ):
+        assert key in message, key
+    assert str(bad) in message
+
+
+def test_missing_input_file_is_one_clear_line(tmp_path):
+    result = _voc("run", "--input", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "missing.csv" in result.stderr and "file not found" in result.stderr
+
+
+def test_wrong_text_column_names_the_columns(tmp_path):
+    data = tmp_path / "in.csv"
+    pd.DataFrame({"id": [1], "comment": ["好"]}).to_csv(data, index=False)
+    result = _voc(
+        "classify",
+        "--input",
+        str(data),
+        "--text-column",
+        "review",
+        "--output",
+        str(tmp_path / "o.csv"),
+    )
+    assert result.returncode == 2
+    assert "'review' is not a column" in result.stderr and "comment" in result.stderr
+
+
+@pytest.mark.slow
+def test_classify_writes_input_rows_plus_labels(tmp_path):
+    data = tmp_path / "in.csv"
+    texts = ["用了两天就坏了", "这款有大码吗", "", "😀", "The battery died", "物流太慢了" * 300]
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(data, index=False)
+    output = tmp_path / "out" / "labelled.csv"
+    result = _voc(
+        "classify", "--input", str(data), "--text-column", "text", "--output", str(output)
+    )
+    assert result.returncode == 0, result.stderr
+    labelled = pd.read_csv(output, keep_default_na=False)
+    assert list(labelled.columns) == ["id", "text", "category", "polarity", "confidence"]
+    assert len(labelled) == len(texts)
+    assert set(labelled["category"]) <= LABELS_MD
+    assert set(labelled["polarity"]) <= {"positive", "negative", "neutral"}
+    assert labelled.loc[labelled["text"] == "", "category"].item() == "other"
+
+
+@pytest.mark.slow
+def test_run_with_named_columns_then_incremental(tmp_path, demo_dir):
+    data = tmp_path / "reviews.csv"
+    frame = pd.read_csv(
+        demo_dir / "reviews_shop_a.csv", dtype=str, keep_default_na=False, on_bad_lines="skip"
+    )
+    frame.rename(columns={"content": "评价", "review_id": "编号"}).iloc[:120].to_csv(
+        data, index=False
+    )
+    out = tmp_path / "out"
+    args = (
+        "run",
+        "--input",
+        str(data),
+        "--out",
+        str(out),
+        "--text-column",
+        "评价",
+        "--id-column",
+        "编号",
+    )
+    first = _voc(*args)
+    assert first.returncode == 0, first.stderr
+    assert "reviews.csv" in first.stdout and (out / "voc.duckdb").exists()
+    second = _voc(*args)
+    assert second.returncode == 0, second.stderr
+    assert "0 new documents" in second.stdout

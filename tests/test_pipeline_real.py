@@ -1,0 +1,103 @@
+"""The real pipeline (USE embeddings, BERTopic) on the demo data and on public data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from voc.config import PublishConfig, SourceConfig, VocConfig
+from voc.pipeline import run_pipeline
+
+pytestmark = pytest.mark.slow
+
+LABELS_MD = {
+    "product_quality",
+    "product_need",
+    "selling_point",
+    "campaign_issue",
+    "logistics",
+    "service",
+    "other",
+}
+CONTRACT = {
+    "documents": set(),
+    "units": {"unit_id", "doc_id", "text", "category", "polarity", "confidence", "topic_id"},
+    "topics": {"topic_id", "category", "label", "keywords", "size"},
+    "daily_aggregates": set(),
+    "alerts": set(),
+    "runs": set(),
+}
+
+
+def _check_contract(database) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = {name: con.execute(f"SELECT * FROM {name}").df() for name in CONTRACT}
+    for name, columns in CONTRACT.items():
+        assert columns <= set(tables[name].columns), name
+    units = tables["units"]
+    assert set(units["category"]) <= LABELS_MD
+    assert set(units["polarity"]) <= {"positive", "negative", "neutral"}
+    run = tables["runs"].iloc[-1]
+    assert (
+        run["rows_read"] == run["rows_published"] + run["rows_duplicate"] + run["rows_quarantined"]
+    )
+    topic_ids = set(tables["topics"]["topic_id"])
+    assert set(units.loc[units["topic_id"] >= 0, "topic_id"]) <= topic_ids
+    return tables
+
+
+def test_demo_data_end_to_end(tmp_path, demo_dir):
+    config = VocConfig(
+        sources=tuple(
+            SourceConfig(path=str(demo_dir / f))
+            for f in ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
+        ),
+        publish=PublishConfig(out_dir=str(tmp_path / "out")),
+    )
+    summary = run_pipeline(config, today=dt.date(2026, 11, 6))
+    tables = _check_contract(tmp_path / "out" / "voc.duckdb")
+    units = tables["units"]
+    # every category of LABELS.md shows up in the demo
+    assert set(units["category"]) == LABELS_MD
+    # topics were found inside the actionable categories, with readable labels
+    topics = tables["topics"]
+    assert len(topics) >= 5
+    assert topics["label"].str.len().gt(0).all()
+    assert topics["keywords"].str.contains(r"[\u4e00-\u9fff]").all()
+    # the planted spike of charging-case complaints raises the early warning
+    alerts = tables["alerts"]
+    earphones = alerts[alerts["product"] == "蓝牙降噪耳机"]
+    assert not earphones.empty
+    assert earphones["date"].astype(str).min() >= "2026-11-03"
+    assert summary.accounting["chats.tsv"]["quarantined"] >= 2
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "差评预警" in report and "蓝牙降噪耳机" in report
+    assert "cdn" not in report.lower().split("<body>")[1]
+
+
+def test_public_reviews_and_jddc_chats(tmp_path, shared_data):
+    reviews = pd.read_csv(shared_data / "online_shopping_10_cats.csv").sample(2000, random_state=7)
+    path = tmp_path / "reviews.csv"
+    reviews.to_csv(path, index=False)
+    config = VocConfig(
+        sources=(
+            SourceConfig(path=str(path)),
+            SourceConfig(path=str(shared_data / "jddc_chat_sample.tsv")),
+        ),
+        publish=PublishConfig(out_dir=str(tmp_path / "out")),
+    )
+    summary = run_pipeline(config, today=dt.date(2026, 11, 6))
+    tables = _check_contract(tmp_path / "out" / "voc.duckdb")
+    assert summary.accounting["reviews.csv"]["read"] == 2000
+    assert summary.accounting["jddc_chat_sample.tsv"]["read"] == 12136
+    for source, row in summary.accounting.items():
+        assert row["read"] == row["published"] + row["duplicates"] + row["quarantined"], source
+    documents = tables["documents"]
+    assert (documents["source_kind"] == "chat").sum() == 994
+    units = tables["units"]
+    actionable = units[units["category"] != "other"]
+    outliers = (actionable["topic_id"] == -1).mean()
+    assert outliers < 0.25, f"{outliers:.0%} of actionable units have no topic"
