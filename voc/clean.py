@@ -44,6 +44,13 @@ class TextCleaner:
     config: CleanConfig
     boilerplate: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Phrases are matched against normalised text, so normalise them the same way
+        # (a full-width comma in the taxonomy would otherwise never match).
+        phrases = {self.normalise(p) for p in self.boilerplate}
+        ordered = tuple(sorted((p for p in phrases if p), key=len, reverse=True))
+        object.__setattr__(self, "boilerplate", ordered)
+
     @cached_property
     def _converter(self) -> opencc.OpenCC:
         return opencc.OpenCC("t2s")
@@ -114,7 +121,7 @@ def clean_records(
         duplicates (re-exports, copy-paste spam, documents already published) and
         quarantined rows (an id reused for a different text, text that is only noise).
     """
-    cleaner = TextCleaner(config, tuple(sorted(set(boilerplate), key=len, reverse=True)))
+    cleaner = TextCleaner(config, tuple(boilerplate))
     out = records.copy()
     raw_long = out["text"].str.len() > config.max_text_chars
     if raw_long.any():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +22,11 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_ROOT.parent
 DEFAULT_TAXONOMY = PROJECT_ROOT / "taxonomies" / "default.yaml"
 DEMO_DIR = PACKAGE_ROOT / "demo"
+
+
+def default_cache_dir() -> Path:
+    """Where caches go when no output directory is at hand: ``$VOC_CACHE_DIR`` or ``.cache``."""
+    return Path(os.environ.get("VOC_CACHE_DIR", PROJECT_ROOT / ".cache"))
 
 
 class _Frozen(BaseModel):

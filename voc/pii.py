@@ -30,8 +30,25 @@ def _luhn_ok(digits: str) -> bool:
 
 _NOT_DIGIT_BEFORE = r"(?<![0-9A-Za-z])"
 _NOT_DIGIT_AFTER = r"(?![0-9A-Za-z])"
-_ADDRESS_UNIT = r"(?:省|自治区|市|区|县|旗|镇|乡|街道)"
-_ADDRESS_ROAD = r"(?:路|街|大道|道|巷|弄|胡同|村|小区|花园|公寓|大厦)"
+_HAN = r"[\u4e00-\u9fa5]"
+# An address is an administrative part (省/市/区/县…), a road or estate, and a number:
+# "上海市浦东新区张江路88弄3号501室". Requiring all three keeps "超市的味道" or "区别" out.
+# Place names are short (黑龙江省, 乌鲁木齐市, 浦东新区); longer runs would swallow the
+# customer's own words before the address.
+_ADDRESS_ADMIN = (
+    rf"(?:{_HAN}{{2,3}}省|{_HAN}{{2,6}}自治区)?(?:{_HAN}{{2,4}}市)?(?:{_HAN}{{1,4}}(?:区|县|旗|镇|乡))?"
+)
+_ADDRESS_ROAD = (
+    rf"{_HAN}{{1,10}}?(?:大道|大街|路|街|巷|弄|胡同|村|小区|花园|公寓|大厦|园区)"
+    r"(?:[一二三四五六七八九十\d]{1,2}段)?"
+)
+_ADDRESS_NUMBER = (
+    r"(?:[\dA-Za-z一二三四五六七八九十百零]{1,5}"
+    r"(?:号院|号楼|号|弄|巷|栋|幢|座|楼|单元|室|层|-))+(?:\d{1,5}(?:室|号)?)?"
+)
+_ADDRESS = rf"(?=[^，,。]{{0,40}}?(?:省|市|区|县))" + _ADDRESS_ADMIN + _ADDRESS_ROAD + _ADDRESS_NUMBER
+# Without a number, three administrative levels down to the subdistrict still locate a person.
+_LOCALITY = rf"{_HAN}{{2,4}}市{_HAN}{{1,4}}(?:区|县){_HAN}{{1,8}}?(?:街道|镇|乡|村)"
 
 PATTERNS: tuple[PiiPattern, ...] = (
     PiiPattern(
@@ -79,17 +96,20 @@ PATTERNS: tuple[PiiPattern, ...] = (
         "[编号]",
         re.compile(_NOT_DIGIT_BEFORE + r"\d{11,}" + _NOT_DIGIT_AFTER),
     ),
-    PiiPattern(
-        "address",
-        "[地址]",
-        re.compile(
-            r"[\u4e00-\u9fa5]{2,8}" + _ADDRESS_UNIT + r"[\u4e00-\u9fa5\d]{0,12}?"
-            r"[\u4e00-\u9fa5\d]{1,10}"
-            + _ADDRESS_ROAD
-            + r"(?:[\d一二三四五六七八九十百零]+(?:号|弄|巷|栋|幢|楼|单元|室|层|-)?)*"
-        ),
-    ),
+    PiiPattern("address", "[地址]", re.compile(_ADDRESS)),
+    PiiPattern("locality", "[地址]", re.compile(_LOCALITY)),
 )
+
+
+# Words customers put before an address; they stay in the text ("改成[地址]").
+_LEAD_IN = re.compile(
+    r"^(?:收货地址|新地址|地址|改成|改为|换成|寄到|送到|发到|寄往|发往|住在|送至|寄至|到了|到|在|是|了)+"
+)
+
+
+def _place(match: re.Match[str]) -> str:
+    lead = _LEAD_IN.match(match.group(0))
+    return (lead.group(0) if lead else "") + "[地址]"
 
 
 def _bank_card(match: re.Match[str]) -> str:
@@ -109,6 +129,8 @@ def mask_pii(text: str) -> str:
     for item in PATTERNS:
         if item.kind == "bank_card":
             text = item.pattern.sub(_bank_card, text)
+        elif item.placeholder == "[地址]":
+            text = item.pattern.sub(_place, text)
         else:
             text = item.pattern.sub(item.placeholder, text)
     return text

@@ -137,6 +137,7 @@ def run_pipeline(
             "clean", clean_records, ingested.records, config.clean, taxonomy.boilerplate,
             previous["documents"]["doc_id"].tolist(),
         )  # fmt: skip
+        accounting = account(ingested, cleaned)  # fails fast, before the expensive steps
         records = with_dates(cleaned.records, today)
         tokenizer = make_tokenizer(taxonomy.user_words, store.cache_dir / "jieba")
         nlp = build_nlp(config.segment, tokenizer)
@@ -178,7 +179,6 @@ def run_pipeline(
             from voc.report import render_report
 
             report_html = timed("report", render_report, tables, taxonomy, run_id)
-        accounting = account(ingested, cleaned)
         run_row = {
             "run_id": run_id,
             "started_at": started,

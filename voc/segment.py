@@ -20,7 +20,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from voc.config import SegmentConfig
+from voc.config import SegmentConfig, default_cache_dir
 from voc.embed import text_sha1
 
 log = logging.getLogger(__name__)
@@ -32,20 +32,18 @@ _COMPONENT = "voc_clauses"
 jieba.setLogLevel(logging.WARNING)
 
 
-def make_tokenizer(
-    user_words: Iterable[str] = (), cache_dir: Path | None = None
-) -> jieba.Tokenizer:
+def make_tokenizer(user_words: Iterable[str] = (), cache_dir: Path | None = None) -> jieba.Tokenizer:
     """A private jieba tokenizer with ``user_words`` in its dictionary.
 
     Args:
         user_words: Domain words (taxonomy seeds, attribute triggers).
-        cache_dir: Where jieba may keep its dictionary cache; ``None`` keeps it in memory
-            only for the process (jieba's default would write to the system temp dir).
+        cache_dir: Where jieba keeps its dictionary cache (it writes one on first use);
+            defaults to :func:`voc.config.default_cache_dir` instead of the system temp dir.
     """
     tokenizer = jieba.Tokenizer()
-    if cache_dir is not None:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tokenizer.tmp_dir = str(cache_dir)
+    cache_dir = cache_dir or default_cache_dir() / "jieba"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer.tmp_dir = str(cache_dir)
     for word in user_words:
         tokenizer.add_word(word, freq=20000)
     return tokenizer

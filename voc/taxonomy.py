@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from voc.config import format_validation_error, read_yaml
 from voc.errors import ConfigError
@@ -108,21 +108,27 @@ class Taxonomy(_Frozen):
     stopwords: tuple[str, ...] = ()
     boilerplate: tuple[str, ...] = ()
 
-    @model_validator(mode="after")
-    def _check_ids(self) -> Taxonomy:
-        problems = []
-        ids = [c.id for c in self.categories]
+    # Field validators (not a model validator) so these problems are reported together
+    # with every other problem in the file, under their own key.
+    @field_validator("categories")
+    @classmethod
+    def _check_categories(cls, categories: tuple[Category, ...]) -> tuple[Category, ...]:
+        ids = [c.id for c in categories]
         doubles = sorted({i for i in ids if ids.count(i) > 1})
         if doubles:
-            problems.append(f"category ids must be unique, repeated: {doubles}")
+            raise ValueError(f"category ids must be unique, repeated: {doubles}")
         if "other" not in ids:
-            problems.append("a category with id 'other' is required (text with nothing to act on)")
-        attr_ids = [a.id for a in self.attributes]
-        if len(set(attr_ids)) != len(attr_ids):
-            problems.append("attribute ids must be unique")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+            raise ValueError("a category with id 'other' is required (text with nothing to act on)")
+        return categories
+
+    @field_validator("attributes")
+    @classmethod
+    def _check_attributes(cls, attributes: tuple[Attribute, ...]) -> tuple[Attribute, ...]:
+        ids = [a.id for a in attributes]
+        doubles = sorted({i for i in ids if ids.count(i) > 1})
+        if doubles:
+            raise ValueError(f"attribute ids must be unique, repeated: {doubles}")
+        return attributes
 
     @property
     def category_ids(self) -> tuple[str, ...]:
@@ -159,4 +165,21 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
     try:
         return Taxonomy.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(str(path), format_validation_error(exc)) from exc
+        problems = format_validation_error(exc)
+        # pydantic skips the whole-list checks when an item is invalid; run them on the
+        # raw data too, so every mistake is reported at once
+        for problem in _raw_id_problems(data):
+            if not any(problem.split(": ", 1)[1] in p for p in problems):
+                problems.append(problem)
+        raise ConfigError(str(path), problems) from exc
+
+
+def _raw_id_problems(data: dict) -> list[str]:
+    categories = data.get("categories")
+    if not isinstance(categories, list):
+        return []
+    ids = [c.get("id") for c in categories if isinstance(c, dict)]
+    doubles = sorted({str(i) for i in ids if ids.count(i) > 1})
+    if doubles:
+        return [f"categories: Value error, category ids must be unique, repeated: {doubles}"]
+    return []

@@ -185,7 +185,9 @@ def _build_records(
     user = _column(frame, columns, "user")
     if kind == "chat":
         native = _column(frame, columns, "session")
-        turn_index = frame.loc[good].groupby(native.loc[good], sort=False).cumcount()
+        # counted over every row of the session, so fixing a quarantined turn later
+        # does not renumber the turns (and unit ids) after it
+        turn_index = frame.groupby(native, sort=False).cumcount()
     else:
         native = _column(frame, columns, "id")
         missing = native.isna() | (native == "")

@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from voc.errors import InputFileError
@@ -128,7 +130,7 @@ def read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
             continue
         records.append({k: None if v is None else str(v) for k, v in obj.items()})
         numbers.append(number)
-    frame = pd.DataFrame.from_records(records).astype(object)
+    frame = _missing_as_none(pd.DataFrame.from_records(records))
     frame["_row"] = numbers
     return frame, bad
 
@@ -139,7 +141,7 @@ def read_excel(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
         frame = pd.read_excel(path, dtype=str, engine="openpyxl")
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(f"{path}: cannot read the workbook: {exc}") from exc
-    frame = frame.astype(object).where(frame.notna(), None)
+    frame = _missing_as_none(frame)
     frame["_row"] = range(2, len(frame) + 2)
     return frame, []
 
@@ -150,12 +152,18 @@ def read_parquet(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
         table = pq.read_table(path)
     except (OSError, ValueError) as exc:
         raise InputFileError(f"{path}: cannot read Parquet: {exc}") from exc
-    frame = table.to_pandas()
-    frame = frame.astype(object).where(frame.notna(), None)
-    for column in frame.columns:
-        frame[column] = frame[column].map(lambda v: None if v is None else str(v))
+    # Cast in Arrow, where a null stays a null: through pandas an integer column with a
+    # null would become floats ("1.0") and the null the text "nan".
+    as_text = pa.table({name: pc.cast(table[name], pa.string()) for name in table.column_names})
+    frame = _missing_as_none(as_text.to_pandas())
     frame["_row"] = range(1, len(frame) + 1)
     return frame, []
+
+
+def _missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns where a missing value is ``None`` (not NaN, which reads as "nan")."""
+    frame = frame.astype(object)
+    return frame.where(frame.notna(), None)
 
 
 def read_file(

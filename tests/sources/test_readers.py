@@ -1,0 +1,352 @@
+"""File readers: every format gives a table of strings with a ``_row`` column; bad rows listed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from voc.errors import InputFileError
+from voc.sources.readers import guess_format, looks_like_jddc, read_file
+
+SESSION = "0000b82c62117aa4497508bb1bdfb53a"
+OTHER_SESSION = "ffff0000aaaa1111bbbb2222cccc3333"
+JDDC_LINES = [
+    f"{SESSION}\tUSERID_1\t0\t0\t0\tnan\t你好，在吗",
+    f"{SESSION}\tUSERID_1\t1\t0\t0\tnan\t亲，在的",
+    f"{OTHER_SESSION}\tUSERID_2\t0\t0\t0\tnan\t地址可以改吗",
+]
+
+
+def write_text(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# ---------------------------------------------------------------- CSV / TSV
+
+
+def test_csv_quoted_comma_and_escaped_quotes(tmp_path: Path) -> None:
+    path = write_text(
+        tmp_path,
+        "r.csv",
+        'id,content\r\nA1,"质量很好,物流很快"\r\nA2,"说是""纯棉""，摸着跟化纤似的"\r\n',
+    )
+
+    frame, bad, fmt, codec = read_file(path)
+
+    assert (fmt, codec) == ("csv", "utf-8")
+    assert bad == []
+    assert frame["content"].tolist() == ["质量很好,物流很快", '说是"纯棉"，摸着跟化纤似的']
+    assert frame["_row"].tolist() == [2, 3]
+
+
+def test_csv_ragged_row_goes_to_bad_rows_with_line_number(tmp_path: Path) -> None:
+    path = write_text(
+        tmp_path,
+        "r.csv",
+        "id,product,content\nA1,T恤,好\nA2,T恤,味道不错,就是核桃有点少\nA3,耳机,音质不错\n",
+    )
+
+    frame, bad, _, _ = read_file(path)
+
+    assert frame["id"].tolist() == ["A1", "A3"]
+    assert frame["_row"].tolist() == [2, 4]
+    assert len(bad) == 1
+    row, field, reason, raw = bad[0]
+    assert row == 3
+    assert field == ""
+    assert reason == "expected 3 fields, found 4"
+    assert raw == "A2,T恤,味道不错,就是核桃有点少"
+
+
+def test_csv_row_numbers_are_physical_lines_after_multiline_field(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "r.csv", 'id,content\nA1,"第一行\n第二行"\nA2,好\nA3,x,y\n')
+
+    frame, bad, _, _ = read_file(path)
+
+    assert frame["content"].tolist() == ["第一行\n第二行", "好"]
+    assert frame["_row"].tolist() == [2, 4]
+    assert [b[0] for b in bad] == [5]
+
+
+def test_csv_blank_lines_are_not_rows(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "r.csv", "id,content\nA1,好\n\n\nA2,差\n")
+
+    frame, bad, _, _ = read_file(path)
+
+    assert frame["id"].tolist() == ["A1", "A2"]
+    assert frame["_row"].tolist() == [2, 5]
+    assert bad == []
+
+
+def test_csv_header_whitespace_is_stripped(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "r.csv", " id , content \nA1,好\n")
+
+    frame, _, _, _ = read_file(path)
+
+    assert list(frame.columns) == ["id", "content", "_row"]
+
+
+def test_csv_values_are_strings(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "r.csv", "id,rating,content\n007,5,好\n")
+
+    frame, _, _, _ = read_file(path)
+
+    assert frame.loc[0, "id"] == "007"
+    assert frame.loc[0, "rating"] == "5"
+
+
+def test_csv_in_gbk_is_read(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "r.csv", "评价编号,评价内容\nB1,质量很好\n", encoding="gbk")
+
+    frame, _, _, codec = read_file(path)
+
+    assert codec == "gb18030"
+    assert list(frame.columns) == ["评价编号", "评价内容", "_row"]
+    assert frame["评价内容"].tolist() == ["质量很好"]
+
+
+def test_tsv_is_read_with_tabs(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "c.tsv", "id\tcontent\nA1\t好,很好\nA2\t差\textra\n")
+
+    frame, bad, fmt, _ = read_file(path)
+
+    assert fmt == "tsv"
+    assert frame["content"].tolist() == ["好,很好"]
+    assert [(b[0], b[2]) for b in bad] == [(3, "expected 2 fields, found 3")]
+
+
+def test_blank_header_raises(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "r.csv", ",,\nA1,好,x\n")
+
+    with pytest.raises(InputFileError, match="header row is blank"):
+        read_file(path)
+
+
+# ---------------------------------------------------------------- JSONL
+
+
+def test_jsonl_invalid_line_is_a_bad_row(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "J1", "text": "质量很好", "rating": 5}, ensure_ascii=False),
+        "{not json",
+        "",
+        json.dumps({"id": "J2", "text": "物流太慢", "rating": 1}, ensure_ascii=False),
+    ]
+    path = write_text(tmp_path, "r.jsonl", "\n".join(lines) + "\n")
+
+    frame, bad, fmt, _ = read_file(path)
+
+    assert fmt == "jsonl"
+    assert frame["id"].tolist() == ["J1", "J2"]
+    assert frame["rating"].tolist() == ["5", "1"]
+    assert frame["_row"].tolist() == [1, 4]
+    assert len(bad) == 1
+    assert bad[0][0] == 2
+    assert bad[0][2].startswith("invalid JSON")
+    assert bad[0][3] == "{not json"
+
+
+def test_jsonl_non_object_line_is_a_bad_row(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "r.jsonl", '{"text": "好"}\n[1, 2]\n')
+
+    frame, bad, _, _ = read_file(path)
+
+    assert len(frame) == 1
+    assert [(b[0], b[2]) for b in bad] == [(2, "expected a JSON object")]
+
+
+# ---------------------------------------------------------------- XLSX / Parquet
+
+
+def test_xlsx_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "r.xlsx"
+    source = pd.DataFrame(
+        {"id": ["X1", "X2"], "content": ["质量很好", "物流太慢"], "rating": [5, 1]}
+    )
+    source.to_excel(path, index=False, engine="openpyxl")
+
+    frame, bad, fmt, codec = read_file(path)
+
+    assert (fmt, codec) == ("xlsx", "binary")
+    assert bad == []
+    assert frame["id"].tolist() == ["X1", "X2"]
+    assert frame["content"].tolist() == ["质量很好", "物流太慢"]
+    assert frame["rating"].tolist() == ["5", "1"]
+    # Row numbers as Excel shows them: the header is row 1.
+    assert frame["_row"].tolist() == [2, 3]
+
+
+def test_xlsx_empty_cell_is_none(tmp_path: Path) -> None:
+    path = tmp_path / "r.xlsx"
+    pd.DataFrame({"id": ["X1", "X2"], "content": ["好", None]}).to_excel(path, index=False)
+
+    frame, _, _, _ = read_file(path)
+
+    assert frame.loc[1, "content"] is None
+
+
+def test_parquet_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "r.parquet"
+    table = pa.table(
+        {"id": ["P1", "P2", "P3"], "content": ["质量很好", "物流太慢", "好评"], "rating": [5, 1, 4]}
+    )
+    pq.write_table(table, path)
+
+    frame, bad, fmt, codec = read_file(path)
+
+    assert (fmt, codec) == ("parquet", "binary")
+    assert bad == []
+    assert frame["id"].tolist() == ["P1", "P2", "P3"]
+    assert frame["content"].tolist() == ["质量很好", "物流太慢", "好评"]
+    assert frame["rating"].tolist() == ["5", "1", "4"]
+    assert frame["_row"].is_unique
+    assert frame["_row"].is_monotonic_increasing
+
+
+def test_corrupt_parquet_raises_input_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.parquet"
+    path.write_bytes(b"not a parquet file at all")
+
+    with pytest.raises(InputFileError, match=re.escape(str(path))):
+        read_file(path)
+
+
+# ---------------------------------------------------------------- JDDC
+
+
+def test_looks_like_jddc_accepts_a_jddc_line() -> None:
+    assert looks_like_jddc("\n".join(JDDC_LINES))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "session_id\tuser_id\tis_agent\tproduct\tsent_at\ttext\n",  # a header row
+        "S0001\tU1\t0\tx\ty\tz\t你好\n",  # session id not 32 hex digits
+        f"{SESSION}\tUSERID_1\tx\t0\t0\tnan\t你好\n",  # speaker flag not 0/1
+        f"{SESSION}\tUSERID_1\t0\t0\tnan\t你好\n",  # 6 fields
+        f"{SESSION.upper()}\tUSERID_1\t0\t0\t0\tnan\t你好\n",  # upper-case hex
+    ],
+    ids=["header", "short-session", "bad-flag", "six-fields", "upper-hex"],
+)
+def test_looks_like_jddc_rejects_other_layouts(head: str) -> None:
+    assert not looks_like_jddc(head)
+
+
+def test_read_file_detects_jddc_and_names_columns(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "chat_log.tsv", "\n".join(JDDC_LINES) + "\n")
+
+    frame, bad, fmt, _ = read_file(path)
+
+    assert fmt == "jddc"
+    assert bad == []
+    assert list(frame.columns) == [
+        "session_id", "user_id", "is_agent", "transferred", "repeat", "sku", "text", "_row",
+    ]  # fmt: skip
+    assert frame["session_id"].tolist() == [SESSION, SESSION, OTHER_SESSION]
+    assert frame["is_agent"].tolist() == ["0", "1", "0"]
+    assert frame["text"].tolist() == ["你好，在吗", "亲，在的", "地址可以改吗"]
+    # No header: the first line is row 1.
+    assert frame["_row"].tolist() == [1, 2, 3]
+
+
+def test_jddc_short_line_is_a_bad_row(tmp_path: Path) -> None:
+    lines = [*JDDC_LINES[:2], f"{SESSION}\tUSERID_1\t0\t好的"]
+    path = write_text(tmp_path, "chat_log.txt", "\n".join(lines) + "\n")
+
+    frame, bad, fmt, _ = read_file(path)
+
+    assert fmt == "jddc"
+    assert len(frame) == 2
+    assert [(b[0], b[2]) for b in bad] == [(3, "expected 7 tab-separated fields, found 4")]
+
+
+def test_tsv_with_header_is_not_jddc(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "c.tsv", "session_id\tis_agent\ttext\nS1\t0\t你好\n")
+
+    _, _, fmt, _ = read_file(path)
+
+    assert fmt == "tsv"
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", b"", "empty"),
+        ("blank.csv", b"  \n\n \n", "no text"),
+        ("empty.parquet", b"", "empty"),
+    ],
+)
+def test_empty_file_raises_naming_the_path(
+    tmp_path: Path, name: str, data: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+
+    with pytest.raises(InputFileError, match=message) as info:
+        read_file(path)
+
+    assert str(path) in info.value.message
+
+
+@pytest.mark.parametrize("name", ["missing.csv", "missing.xlsx", "missing.parquet"])
+def test_missing_file_raises_naming_the_path(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+
+    with pytest.raises(InputFileError, match="not found") as info:
+        read_file(path)
+
+    assert str(path) in info.value.message
+
+
+def test_directory_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="not found"):
+        read_file(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["reviews.docx", "reviews", "reviews.csv.bak"])
+def test_unknown_suffix_raises(tmp_path: Path, name: str) -> None:
+    path = write_text(tmp_path, name, "id,content\nA1,好\n")
+
+    with pytest.raises(InputFileError, match="unknown file type") as info:
+        read_file(path)
+
+    assert str(path) in info.value.message
+
+
+def test_explicit_format_overrides_suffix(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "export.dat", "id,content\nA1,好\n")
+
+    frame, _, fmt, _ = read_file(path, fmt="csv")
+
+    assert fmt == "csv"
+    assert frame["content"].tolist() == ["好"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.csv", "csv"),
+        ("a.CSV", "csv"),
+        ("a.tsv", "tsv"),
+        ("a.txt", "tsv"),
+        ("a.jsonl", "jsonl"),
+        ("a.ndjson", "jsonl"),
+        ("a.xlsx", "xlsx"),
+        ("a.parquet", "parquet"),
+        ("a.pq", "parquet"),
+    ],
+)
+def test_guess_format_by_suffix(name: str, expected: str) -> None:
+    assert guess_format(Path(name), None) == expected
