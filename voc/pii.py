@@ -46,7 +46,7 @@ _ADDRESS_NUMBER = (
     r"(?:[\dA-Za-z一二三四五六七八九十百零]{1,5}"
     r"(?:号院|号楼|号|弄|巷|栋|幢|座|楼|单元|室|层|-))+(?:\d{1,5}(?:室|号)?)?"
 )
-_ADDRESS = rf"(?=[^，,。]{{0,40}}?(?:省|市|区|县))" + _ADDRESS_ADMIN + _ADDRESS_ROAD + _ADDRESS_NUMBER
+_ADDRESS = r"(?=[^，,。]{0,40}?(?:省|市|区|县))" + _ADDRESS_ADMIN + _ADDRESS_ROAD + _ADDRESS_NUMBER
 # Without a number, three administrative levels down to the subdistrict still locate a person.
 _LOCALITY = rf"{_HAN}{{2,4}}市{_HAN}{{1,4}}(?:区|县){_HAN}{{1,8}}?(?:街道|镇|乡|村)"
 
