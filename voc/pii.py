@@ -35,9 +35,7 @@ _HAN = r"[\u4e00-\u9fa5]"
 # "上海市浦东新区张江路88弄3号501室". Requiring all three keeps "超市的味道" or "区别" out.
 # Place names are short (黑龙江省, 乌鲁木齐市, 浦东新区); longer runs would swallow the
 # customer's own words before the address.
-_ADDRESS_ADMIN = (
-    rf"(?:{_HAN}{{2,3}}省|{_HAN}{{2,6}}自治区)?(?:{_HAN}{{2,4}}市)?(?:{_HAN}{{1,4}}(?:区|县|旗|镇|乡))?"
-)
+_ADDRESS_ADMIN = rf"(?:{_HAN}{{2,3}}省|{_HAN}{{2,6}}自治区)?(?:{_HAN}{{2,4}}市)?(?:{_HAN}{{1,4}}(?:区|县|旗|镇|乡))?"
 _ADDRESS_ROAD = (
     rf"{_HAN}{{1,10}}?(?:大道|大街|路|街|巷|弄|胡同|村|小区|花园|公寓|大厦|园区)"
     r"(?:[一二三四五六七八九十\d]{1,2}段)?"

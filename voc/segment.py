@@ -32,7 +32,9 @@ _COMPONENT = "voc_clauses"
 jieba.setLogLevel(logging.WARNING)
 
 
-def make_tokenizer(user_words: Iterable[str] = (), cache_dir: Path | None = None) -> jieba.Tokenizer:
+def make_tokenizer(
+    user_words: Iterable[str] = (), cache_dir: Path | None = None
+) -> jieba.Tokenizer:
     """A private jieba tokenizer with ``user_words`` in its dictionary.
 
     Args:

@@ -626,3 +626,22 @@ def test_jddc_sample(shared_data: Path) -> None:
     agents = int(records["is_agent"].sum()) + quarantined_agents
     assert agents == 6_029
     assert 12_136 - agents == 6_107
+
+
+def test_quarantined_rows_are_stored_masked(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("id,content,rating\n1,电话13812345678,五星\n", encoding="utf-8")
+    result = ingest_source(SourceConfig(path=str(path)), dt.date(2026, 11, 1))
+    assert len(result.quarantine) == 1
+    raw = result.quarantine["raw"].iloc[0]
+    assert "13812345678" not in raw and "[电话]" in raw
+
+
+def test_chat_turn_without_session_is_quarantined(tmp_path):
+    path = tmp_path / "c.tsv"
+    path.write_text(
+        "session_id\tis_agent\ttext\nS1\t0\t在吗\n\t0\t有大码吗\nS1\t1\t在的\n", encoding="utf-8"
+    )
+    result = ingest_source(SourceConfig(path=str(path)), dt.date(2026, 11, 1))
+    assert result.quarantine["reason"].tolist() == ["empty session id"]
+    assert result.records["turn_index"].tolist() == [0, 1]

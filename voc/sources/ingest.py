@@ -12,6 +12,7 @@ import pandas as pd
 
 from voc.config import SourceConfig
 from voc.errors import ColumnError
+from voc.pii import mask_pii
 from voc.sources.columns import detect_columns
 from voc.sources.readers import read_file
 
@@ -130,7 +131,7 @@ def _quarantine_row(
         "row": int(row),
         "field": fld,
         "reason": reason,
-        "raw": raw[:_RAW_EXCERPT],
+        "raw": mask_pii(raw[:_RAW_EXCERPT]),  # quarantined rows are stored too: mask them
     }
 
 
@@ -160,6 +161,8 @@ def _build_records(
         else (pd.Series(False, index=frame.index), pd.Series(False, index=frame.index))
     )
     empty_text = text.str.strip() == ""
+    session = _column(frame, columns, "session")
+    no_session = (session.isna() | (session == "")) if kind == "chat" else empty_text & False
 
     def value(i: int, role: str) -> object:
         return frame.at[i, columns[role]]
@@ -169,6 +172,7 @@ def _build_records(
         (time_bad, columns.get("time", ""), lambda i: f"unparseable time {value(i, 'time')!r}"),
         (rating_bad, columns.get("rating", ""), lambda i: _rating_reason(value(i, "rating"), source.rating_scale)),
         (speaker_bad, columns.get("speaker", ""), lambda i: f"unknown speaker value {speaker.at[i]!r}"),
+        (no_session, columns.get("session", ""), lambda i: "empty session id"),
     ]  # fmt: skip
     bad = pd.Series(False, index=frame.index)
     for mask, column, reason in problems:
@@ -184,7 +188,7 @@ def _build_records(
     product = product.where(product.str.len() > 0, source.default_product)
     user = _column(frame, columns, "user")
     if kind == "chat":
-        native = _column(frame, columns, "session")
+        native = session.fillna("")
         # counted over every row of the session, so fixing a quarantined turn later
         # does not renumber the turns (and unit ids) after it
         turn_index = frame.groupby(native, sort=False).cumcount()
