@@ -132,3 +132,16 @@ def test_run_with_named_columns_then_incremental(tmp_path, demo_dir):
     second = _voc(*args)
     assert second.returncode == 0, second.stderr
     assert "0 new documents" in second.stdout
+
+
+@pytest.mark.slow
+def test_eval_prints_scores_as_json(shared_data):
+    import json
+
+    result = _voc("eval", "--labelled", str(shared_data / "labelled" / "voc_dev.csv"), "--json")
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["units"] == 257
+    assert 0 < scores["macro_f1"] <= 1 and 0 < scores["polarity_accuracy"] <= 1
+    assert {row["category"] for row in scores["per_category"]} == LABELS_MD
+    assert len(scores["confusion"]["matrix"]) == 7

@@ -16,6 +16,12 @@ from voc.taxonomy import load_taxonomy
 LABEL_COLUMNS = ("category", "polarity", "confidence")
 
 
+def build_classifier(taxonomy_path: Path, embed: EmbedConfig | None = None) -> PrototypeClassifier:
+    """The default classifier over a taxonomy, fitted and ready."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    return PrototypeClassifier(taxonomy, build_embedder(embed or EmbedConfig())).fit()
+
+
 def classify_texts(texts: list[str], classifier: PrototypeClassifier) -> pd.DataFrame:
     """Category, polarity and confidence for each text, cleaned but not segmented."""
     from voc.clean import TextCleaner
@@ -53,8 +59,7 @@ def classify_file(input_path: Path, text_column: str, output: Path, taxonomy_pat
         raise ColumnError(
             f"{input_path}: --text-column {text_column!r} is not a column; columns are {columns}"
         )
-    taxonomy = load_taxonomy(taxonomy_path)
-    classifier = PrototypeClassifier(taxonomy, build_embedder(EmbedConfig())).fit()
+    classifier = build_classifier(taxonomy_path)
     texts = frame[text_column].fillna("").astype(str).tolist()
     labels = classify_texts(texts, classifier)
     out = frame.drop(columns="_row").reset_index(drop=True)

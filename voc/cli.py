@@ -153,6 +153,60 @@ def classify(
     console.print(f"Labelled {rows} rows -> [bold]{output}[/]")
 
 
+@app.command("eval")
+def evaluate(
+    labelled: Annotated[Path, typer.Option(help="CSV with text, category and polarity columns.")],
+    taxonomy: Annotated[Path, typer.Option(help="Taxonomy YAML.")] = DEFAULT_TAXONOMY,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Score the classifier on hand-labelled units: P/R/F1, macro-F1, confusion, polarity."""
+    import json
+
+    from voc.classify import build_classifier, classify_texts
+    from voc.evaluate import read_labelled, score
+
+    _setup_logging(verbose)
+    gold = read_labelled(labelled)
+    classifier = build_classifier(taxonomy)
+    predicted = classify_texts(gold["text"].tolist(), classifier)
+    result = score(
+        gold["category"].tolist(), predicted["category"].tolist(),
+        gold["polarity"].tolist(), predicted["polarity"].tolist(),
+        list(classifier.taxonomy.category_ids),
+    )  # fmt: skip
+    if as_json:
+        console.print_json(
+            json.dumps({"classifier": classifier.name, "units": len(gold), **result.to_dict()})
+        )
+        return
+    table = Table(title=f"{classifier.name} on {labelled} ({len(gold)} units)")
+    for column in ("category", "precision", "recall", "f1", "support"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for category, row in result.per_category.iterrows():
+        table.add_row(
+            category,
+            f"{row.precision:.2f}",
+            f"{row.recall:.2f}",
+            f"{row.f1:.2f}",
+            str(int(row.support)),
+        )
+    console.print(table)
+    console.print(
+        f"macro-F1 {result.macro_f1:.3f}   category accuracy {result.category_accuracy:.3f}   "
+        f"polarity accuracy {result.polarity_accuracy:.3f}"
+    )
+    confusion = Table(title="confusion: rows gold, columns predicted (initials)")
+    confusion.add_column("gold")
+    for category in result.confusion.columns:
+        confusion.add_column(
+            "".join(p[0] for p in category.split("_")) or category, justify="right"
+        )
+    for category, row in result.confusion.iterrows():
+        confusion.add_row(category, *(str(v) for v in row))
+    console.print(confusion)
+
+
 @taxonomy_app.command("check")
 def taxonomy_check(
     path: Annotated[Path, typer.Argument(help="Taxonomy YAML.")] = DEFAULT_TAXONOMY,

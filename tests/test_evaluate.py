@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from voc.errors import ColumnError
+from voc.evaluate import read_labelled, score
+
+CATS = ["product_quality", "logistics", "other"]
+
+
+def test_score_per_category_and_macro():
+    gold = ["product_quality", "product_quality", "logistics", "other"]
+    pred = ["product_quality", "logistics", "logistics", "other"]
+    result = score(
+        gold, pred, ["negative"] * 4, ["negative", "negative", "neutral", "negative"], CATS
+    )
+    quality = result.per_category.loc["product_quality"]
+    assert quality["precision"] == 1.0 and quality["recall"] == 0.5
+    assert result.per_category.loc["logistics", "precision"] == 0.5
+    assert result.macro_f1 == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+    assert result.category_accuracy == 0.75
+    assert result.polarity_accuracy == 0.75
+    assert result.confusion.loc["product_quality", "logistics"] == 1
+    assert set(result.to_dict()) >= {"macro_f1", "per_category", "confusion", "polarity_accuracy"}
+
+
+def test_a_category_never_seen_counts_as_zero_in_macro_f1():
+    result = score(["other"], ["other"], ["neutral"], ["neutral"], CATS)
+    assert result.macro_f1 == pytest.approx(1 / 3)
+
+
+def test_labelled_file_needs_its_columns(tmp_path):
+    path = tmp_path / "l.csv"
+    pd.DataFrame({"text": ["好"], "label": ["other"]}).to_csv(path, index=False)
+    with pytest.raises(ColumnError, match="category"):
+        read_labelled(path)

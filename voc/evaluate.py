@@ -1,0 +1,85 @@
+"""Evaluate a classifier on hand-labelled units (``voc eval``).
+
+Input: a CSV with ``text``, ``category`` and ``polarity`` columns (like
+``../shared/data/labelled/voc_dev.csv``). Output: per-category precision, recall and F1,
+macro-F1 over the categories, the confusion matrix and polarity accuracy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from voc.errors import ColumnError
+from voc.sources.readers import read_file
+
+REQUIRED = ("text", "category", "polarity")
+
+
+@dataclass
+class Evaluation:
+    """Scores of predicted against gold labels."""
+
+    per_category: pd.DataFrame  # index category; precision, recall, f1, support
+    macro_f1: float
+    category_accuracy: float
+    polarity_accuracy: float
+    confusion: pd.DataFrame  # rows gold, columns predicted
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "macro_f1": round(self.macro_f1, 4),
+            "category_accuracy": round(self.category_accuracy, 4),
+            "polarity_accuracy": round(self.polarity_accuracy, 4),
+            "per_category": self.per_category.round(4).reset_index().to_dict(orient="records"),
+            "confusion": {
+                "labels": list(self.confusion.index),
+                "matrix": self.confusion.to_numpy().tolist(),
+            },
+        }
+
+
+def score(
+    gold_category: list[str],
+    predicted_category: list[str],
+    gold_polarity: list[str],
+    predicted_polarity: list[str],
+    categories: list[str],
+) -> Evaluation:
+    """Compare predictions with gold labels over ``categories`` (all count in macro-F1)."""
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold_category, predicted_category, labels=categories, zero_division=0
+    )
+    per_category = pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": support},
+        index=pd.Index(categories, name="category"),
+    )
+    matrix = confusion_matrix(gold_category, predicted_category, labels=categories)
+    return Evaluation(
+        per_category=per_category,
+        macro_f1=float(np.mean(f1)),
+        category_accuracy=float(np.mean(np.array(gold_category) == np.array(predicted_category))),
+        polarity_accuracy=float(np.mean(np.array(gold_polarity) == np.array(predicted_polarity))),
+        confusion=pd.DataFrame(matrix, index=categories, columns=categories),
+    )
+
+
+def read_labelled(path: Path) -> pd.DataFrame:
+    """Read a labelled file; it needs text, category and polarity columns.
+
+    Raises:
+        InputFileError: unreadable file.
+        ColumnError: a required column is missing.
+    """
+    frame, _, _, _ = read_file(Path(path))
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        columns = [c for c in frame.columns if c != "_row"]
+        raise ColumnError(
+            f"{path}: labelled data needs columns {list(REQUIRED)}; missing {missing} in {columns}"
+        )
+    return frame.fillna("")
