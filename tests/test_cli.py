@@ -9,18 +9,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from tests.contract import CATEGORIES, POLARITIES
 from voc.cli import app
 
 VOC = [sys.executable, "-m", "voc.cli"]
-LABELS_MD = {
-    "product_quality",
-    "product_need",
-    "selling_point",
-    "campaign_issue",
-    "logistics",
-    "service",
-    "other",
-}
 
 
 def _voc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -100,8 +92,8 @@ def test_classify_writes_input_rows_plus_labels(tmp_path):
     labelled = pd.read_csv(output, keep_default_na=False)
     assert list(labelled.columns) == ["id", "text", "category", "polarity", "confidence"]
     assert len(labelled) == len(texts)
-    assert set(labelled["category"]) <= LABELS_MD
-    assert set(labelled["polarity"]) <= {"positive", "negative", "neutral"}
+    assert set(labelled["category"]) <= CATEGORIES
+    assert set(labelled["polarity"]) <= POLARITIES
     assert labelled.loc[labelled["text"] == "", "category"].item() == "other"
 
 
@@ -143,5 +135,5 @@ def test_eval_prints_scores_as_json(shared_data):
     scores = json.loads(result.stdout)
     assert scores["units"] == 257
     assert 0 < scores["macro_f1"] <= 1 and 0 < scores["polarity_accuracy"] <= 1
-    assert {row["category"] for row in scores["per_category"]} == LABELS_MD
+    assert {row["category"] for row in scores["per_category"]} == CATEGORIES
     assert len(scores["confusion"]["matrix"]) == 7

@@ -4,13 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.contract import CATEGORIES, POLARITIES
 from voc.labels import PrototypeClassifier, extract_attributes, label_units
-
-LABELS_MD_CATEGORIES = {
-    "product_quality", "product_need", "selling_point", "campaign_issue", "logistics",
-    "service", "other",
-}  # fmt: skip
-POLARITIES = {"positive", "negative", "neutral"}
 
 
 @pytest.fixture
@@ -27,7 +22,7 @@ def test_fit_sets_learned_state_only(taxonomy, fake_embedder):
     assert not hasattr(model, "prototypes_")
     assert model.fit() is model
     assert model.prototypes_.shape[0] == len(model.prototype_category_)
-    assert set(model.categories_) == LABELS_MD_CATEGORIES
+    assert set(model.categories_) == CATEGORIES
 
 
 def test_labels_are_from_labels_md(classifier):
@@ -41,7 +36,7 @@ def test_labels_are_from_labels_md(classifier):
         "谢谢",
     ]
     labels = _predict(classifier, texts)
-    assert set(labels.category) <= LABELS_MD_CATEGORIES
+    assert set(labels.category) <= CATEGORIES
     assert set(labels.polarity) <= POLARITIES
     assert ((labels.confidence > 0) & (labels.confidence <= 1)).all()
 
@@ -62,7 +57,7 @@ def test_nothing_said_is_other(classifier, text):
 def test_english_and_long_text_get_a_label(classifier):
     texts = ["The battery died after two days", "质量很好" * 500]
     labels = _predict(classifier, texts)
-    assert set(labels.category) <= LABELS_MD_CATEGORIES
+    assert set(labels.category) <= CATEGORIES
 
 
 def test_fixed_polarity_for_quality_and_selling_point(classifier):

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from tests.contract import CATEGORIES, POLARITIES
 from tests.fakes import HashingEmbedder
 from voc.clean import CleanResult
 from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
@@ -16,15 +17,6 @@ from voc.errors import AccountingError, InputFileError
 from voc.pipeline import account, run_pipeline
 from voc.sources import IngestResult
 
-LABELS_MD = {
-    "product_quality",
-    "product_need",
-    "selling_point",
-    "campaign_issue",
-    "logistics",
-    "service",
-    "other",
-}
 DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
 TODAY = dt.date(2026, 11, 6)
 
@@ -60,8 +52,8 @@ def test_demo_run_publishes_contract_tables(tmp_path, demo_dir, fake_model):
             "confidence",
             "topic_id",
         } <= set(units)
-        assert set(units["category"]) <= LABELS_MD
-        assert set(units["polarity"]) <= {"positive", "negative", "neutral"}
+        assert set(units["category"]) <= CATEGORIES
+        assert set(units["polarity"]) <= POLARITIES
         assert units["unit_id"].is_unique
         topics = con.execute("SELECT * FROM topics").df()
         assert {"topic_id", "category", "label", "keywords", "size"} <= set(topics)

@@ -8,20 +8,12 @@ import duckdb
 import pandas as pd
 import pytest
 
+from tests.contract import CATEGORIES, POLARITIES
 from voc.config import PublishConfig, SourceConfig, VocConfig
 from voc.pipeline import run_pipeline
 
 pytestmark = pytest.mark.slow
 
-LABELS_MD = {
-    "product_quality",
-    "product_need",
-    "selling_point",
-    "campaign_issue",
-    "logistics",
-    "service",
-    "other",
-}
 CONTRACT = {
     "documents": set(),
     "units": {"unit_id", "doc_id", "text", "category", "polarity", "confidence", "topic_id"},
@@ -38,8 +30,8 @@ def _check_contract(database) -> dict[str, pd.DataFrame]:
     for name, columns in CONTRACT.items():
         assert columns <= set(tables[name].columns), name
     units = tables["units"]
-    assert set(units["category"]) <= LABELS_MD
-    assert set(units["polarity"]) <= {"positive", "negative", "neutral"}
+    assert set(units["category"]) <= CATEGORIES
+    assert set(units["polarity"]) <= POLARITIES
     run = tables["runs"].iloc[-1]
     assert (
         run["rows_read"] == run["rows_published"] + run["rows_duplicate"] + run["rows_quarantined"]
@@ -61,7 +53,7 @@ def test_demo_data_end_to_end(tmp_path, demo_dir):
     tables = _check_contract(tmp_path / "out" / "voc.duckdb")
     units = tables["units"]
     # every category of LABELS.md shows up in the demo
-    assert set(units["category"]) == LABELS_MD
+    assert set(units["category"]) == CATEGORIES
     # topics were found inside the actionable categories, with readable labels
     topics = tables["topics"]
     assert len(topics) >= 5

@@ -33,6 +33,11 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def repeated(values: list[str]) -> list[str]:
+    """The values that occur more than once, sorted (for "must be unique" checks)."""
+    return sorted({v for v in values if values.count(v) > 1})
+
+
 class ColumnMap(_Frozen):
     """Names of the input columns; ``None`` means "detect it"."""
 
@@ -136,8 +141,7 @@ class VocConfig(_Frozen):
     @field_validator("sources")
     @classmethod
     def _names_unique(cls, sources: tuple[SourceConfig, ...]) -> tuple[SourceConfig, ...]:
-        names = [s.source_name for s in sources]
-        doubles = sorted({n for n in names if names.count(n) > 1})
+        doubles = repeated([s.source_name for s in sources])
         if doubles:
             raise ValueError(f"source names must be unique, repeated: {doubles}; set `name:`")
         return sources

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from voc.config import format_validation_error, read_yaml
+from voc.config import format_validation_error, read_yaml, repeated
 from voc.errors import ConfigError
 
 _ID = r"^[a-z][a-z0-9_]*$"
@@ -47,8 +47,7 @@ class Category(_Frozen):
     @field_validator("subtopics")
     @classmethod
     def _unique_subtopics(cls, subtopics: tuple[Subtopic, ...]) -> tuple[Subtopic, ...]:
-        ids = [s.id for s in subtopics]
-        doubles = sorted({i for i in ids if ids.count(i) > 1})
+        doubles = repeated([s.id for s in subtopics])
         if doubles:
             raise ValueError(f"subtopic ids must be unique within a category, repeated: {doubles}")
         return subtopics
@@ -113,19 +112,17 @@ class Taxonomy(_Frozen):
     @field_validator("categories")
     @classmethod
     def _check_categories(cls, categories: tuple[Category, ...]) -> tuple[Category, ...]:
-        ids = [c.id for c in categories]
-        doubles = sorted({i for i in ids if ids.count(i) > 1})
+        doubles = repeated([c.id for c in categories])
         if doubles:
             raise ValueError(f"category ids must be unique, repeated: {doubles}")
-        if "other" not in ids:
+        if "other" not in {c.id for c in categories}:
             raise ValueError("a category with id 'other' is required (text with nothing to act on)")
         return categories
 
     @field_validator("attributes")
     @classmethod
     def _check_attributes(cls, attributes: tuple[Attribute, ...]) -> tuple[Attribute, ...]:
-        ids = [a.id for a in attributes]
-        doubles = sorted({i for i in ids if ids.count(i) > 1})
+        doubles = repeated([a.id for a in attributes])
         if doubles:
             raise ValueError(f"attribute ids must be unique, repeated: {doubles}")
         return attributes
@@ -178,8 +175,7 @@ def _raw_id_problems(data: dict) -> list[str]:
     categories = data.get("categories")
     if not isinstance(categories, list):
         return []
-    ids = [c.get("id") for c in categories if isinstance(c, dict)]
-    doubles = sorted({str(i) for i in ids if ids.count(i) > 1})
+    doubles = repeated([str(c.get("id")) for c in categories if isinstance(c, dict)])
     if doubles:
         return [f"categories: Value error, category ids must be unique, repeated: {doubles}"]
     return []
