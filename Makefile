@@ -9,6 +9,9 @@ BIN    := $(VENV)/bin
 # Prefect's local database. Telemetry is off and nothing is fetched from a model hub.
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export PREFECT_HOME := $(CURDIR)/.cache/prefect
+# The first start of Prefect's local server creates and migrates its database, which
+# takes longer than Prefect's 20 s default on a small, busy machine.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1

@@ -7,6 +7,7 @@ User mistakes (a missing file, a bad column, a broken taxonomy) print one line,
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -91,6 +92,9 @@ def demo(
     _setup_logging(verbose)
     config = demo_config(out)
     if prefect:
+        # Prefect's local server migrates a new database on first start, which takes
+        # longer than its 20 s default on a small machine.
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
         from pipelines.flows import voc_flow  # Prefect lives in pipelines/, not in voc/
 
         console.print("Running the Prefect flow [bold]voc-run[/] on the bundled demo data…")
