@@ -16,7 +16,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo test test-fast lint format clean
+.PHONY: install dirs demo test test-fast lint format clean
 
 install: $(VENV)/.installed
 
@@ -28,7 +28,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-demo: install
+# Prefect creates its home folder only when the parent exists.
+dirs:
+	mkdir -p $(NUMBA_CACHE_DIR) $(PREFECT_HOME)
+
+demo: install dirs
 	$(BIN)/voc demo --out outputs/demo
 
 lint: install
@@ -39,10 +43,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: lint dirs
 	$(BIN)/python -m pytest --timeout=1800
 
-test-fast: install
+test-fast: install dirs
 	$(BIN)/python -m pytest -m "not slow"
 
 clean:

@@ -95,6 +95,8 @@ def demo(
         # Prefect's local server migrates a new database on first start, which takes
         # longer than its 20 s default on a small machine.
         os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+        if os.environ.get("PREFECT_HOME"):  # Prefect only creates it when the parent exists
+            Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
         from pipelines.flows import voc_flow  # Prefect lives in pipelines/, not in voc/
 
         console.print("Running the Prefect flow [bold]voc-run[/] on the bundled demo data…")

@@ -31,6 +31,11 @@ FIXED_POLARITY = {"product_quality": "negative", "selling_point": "positive"}
 _PRIORITY_MARGIN = 0.15  # confidence gap within which the higher-priority category wins
 
 
+def nothing_said(texts: Sequence[str]) -> np.ndarray:
+    """Mask of texts with no letters or CJK at all (empty, emoji, punctuation, digits)."""
+    return np.array([bool(_NOTHING_SAID.match(t)) for t in texts], dtype=bool)
+
+
 @dataclass
 class Labels:
     category: np.ndarray
@@ -126,12 +131,12 @@ class PrototypeClassifier:
             chosen[i] = close[np.argmin(self.priorities_[close])]
         confidence = proba[np.arange(len(texts)), chosen]
         category = self.categories_[chosen].astype(object)
-        nothing = np.array([bool(_NOTHING_SAID.match(t)) for t in texts], dtype=bool)
+        nothing = nothing_said(texts)
         category[nothing] = "other"
         confidence[nothing] = 1.0
         polarity = self._polarity(texts, category)
         subtopic = np.array(
-            [self._subtopic(t, c) for t, c in zip(texts, category, strict=True)], dtype=object
+            [self.subtopic(t, c) for t, c in zip(texts, category, strict=True)], dtype=object
         )
         return Labels(category, polarity, confidence.astype(np.float32), subtopic)
 
@@ -144,7 +149,8 @@ class PrototypeClassifier:
             polarity[category == cat] = fixed
         return polarity
 
-    def _subtopic(self, text: str, category: str) -> str | None:
+    def subtopic(self, text: str, category: str) -> str | None:
+        """The category's subtopic with the most seed words in ``text``, if any."""
         best, best_hits = None, 0
         for sub_id, pattern in self.subtopic_patterns_.get(category, []):
             hits = len(pattern.findall(text))
