@@ -2,27 +2,72 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from voc.config import EmbedConfig
-from voc.embed import build_embedder
-from voc.errors import ColumnError, InputFileError
+from voc.config import EmbedConfig, LabelConfig
+from voc.embed import Embedder, build_embedder
+from voc.errors import ColumnError, InputFileError, ModelError
 from voc.labels import PrototypeClassifier
 from voc.sources.readers import read_file
-from voc.taxonomy import load_taxonomy
+from voc.supervised import SupervisedClassifier
+from voc.taxonomy import Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
+Classifier = PrototypeClassifier | SupervisedClassifier
 
 LABEL_COLUMNS = ("category", "polarity", "confidence")
 
 
-def build_classifier(taxonomy_path: Path, embed: EmbedConfig | None = None) -> PrototypeClassifier:
-    """The default classifier over a taxonomy, fitted and ready."""
+def build_classifier(
+    taxonomy_path: Path, embed: EmbedConfig | None = None, labels: LabelConfig | None = None
+) -> Classifier:
+    """The configured classifier, fitted or loaded and ready (see :data:`CLASSIFIERS`)."""
+    labels = labels or LabelConfig()
     taxonomy = load_taxonomy(taxonomy_path)
-    return PrototypeClassifier(taxonomy, build_embedder(embed or EmbedConfig())).fit()
+    embedder = build_embedder(embed or EmbedConfig())
+    return CLASSIFIERS[labels.classifier](taxonomy, embedder, labels)
 
 
-def classify_texts(texts: list[str], classifier: PrototypeClassifier) -> pd.DataFrame:
+def from_config(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> Classifier:
+    """Build the classifier named by ``labels.classifier`` around an existing embedder."""
+    return CLASSIFIERS[labels.classifier](taxonomy, embedder, labels)
+
+
+def _prototype(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> Classifier:
+    return PrototypeClassifier(
+        taxonomy,
+        embedder,
+        top_k=labels.top_k_exemplars,
+        keyword_weight=labels.keyword_weight,
+        temperature=labels.temperature,
+    ).fit()
+
+
+def _supervised(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> Classifier:
+    return SupervisedClassifier.load(Path(labels.model_dir), taxonomy, embedder)
+
+
+def _auto(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> Classifier:
+    if (Path(labels.model_dir) / "model.json").is_file():
+        try:
+            return _supervised(taxonomy, embedder, labels)
+        except ModelError as exc:
+            log.warning("%s; using the taxonomy prototypes instead", exc)
+    return _prototype(taxonomy, embedder, labels)
+
+
+CLASSIFIERS: dict[str, Callable[[Taxonomy, Embedder, LabelConfig], Classifier]] = {
+    "auto": _auto,
+    "prototype": _prototype,
+    "supervised": _supervised,
+}
+
+
+def classify_texts(texts: list[str], classifier: Classifier) -> pd.DataFrame:
     """Category, polarity and confidence for each text, cleaned but not segmented."""
     from voc.clean import TextCleaner
     from voc.config import CleanConfig

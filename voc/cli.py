@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from voc.config import (
+    DEFAULT_MODEL_DIR,
     DEFAULT_TAXONOMY,
     DEMO_DIR,
     ColumnMap,
@@ -157,6 +158,32 @@ def classify(
 
     rows = classify_file(input, text_column, output, taxonomy)
     console.print(f"Labelled {rows} rows -> [bold]{output}[/]")
+
+
+@app.command()
+def train(
+    labelled: Annotated[
+        list[Path], typer.Option(help="CSV with text, category, polarity (repeatable).")
+    ],
+    output: Annotated[
+        Path, typer.Option(help="Folder for model.npz and model.json.")
+    ] = DEFAULT_MODEL_DIR,
+    taxonomy: Annotated[Path, typer.Option(help="Taxonomy YAML.")] = DEFAULT_TAXONOMY,
+    exemplars: Annotated[bool, typer.Option(help="Also train on the taxonomy's exemplars.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Train the supervised classifier on your labelled units; later runs use it."""
+    _setup_logging(verbose)
+    from voc.config import EmbedConfig
+    from voc.embed import build_embedder
+    from voc.taxonomy import load_taxonomy
+    from voc.train import train as train_model
+
+    model = train_model(labelled, load_taxonomy(taxonomy), build_embedder(EmbedConfig()), exemplars)
+    model.save(output)
+    console.print(f"Trained {model.name} on {model.n_train_} units -> [bold]{output}[/]")
+    for name, digest in model.data_hashes_.items():
+        console.print(f"  {name}  sha256 {digest}")
 
 
 @app.command("eval")

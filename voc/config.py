@@ -22,6 +22,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_ROOT.parent
 DEFAULT_TAXONOMY = PROJECT_ROOT / "taxonomies" / "default.yaml"
 DEMO_DIR = PACKAGE_ROOT / "demo"
+DEFAULT_MODEL_DIR = PACKAGE_ROOT / "resources" / "classifier"
 
 
 def default_cache_dir() -> Path:
@@ -92,7 +93,10 @@ class EmbedConfig(_Frozen):
 
 class LabelConfig(_Frozen):
     taxonomy: str = str(DEFAULT_TAXONOMY)
-    classifier: Literal["prototype"] = "prototype"
+    # auto: the supervised model in model_dir when there is one for this taxonomy and
+    # embedder, else prototypes from the taxonomy alone.
+    classifier: Literal["auto", "prototype", "supervised"] = "auto"
+    model_dir: str = str(DEFAULT_MODEL_DIR)
     top_k_exemplars: int = Field(3, ge=1)
     keyword_weight: float = Field(0.08, ge=0)
     temperature: float = Field(0.05, gt=0)

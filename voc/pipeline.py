@@ -27,11 +27,12 @@ import numpy as np
 import pandas as pd
 
 from voc.aggregate import daily_aggregates, negative_alerts
+from voc.classify import from_config
 from voc.clean import CleanResult, clean_records
 from voc.config import VocConfig
 from voc.embed import CachedEmbedder, EmbeddingCache, build_embedder, embed_units
 from voc.errors import AccountingError
-from voc.labels import PrototypeClassifier, label_units
+from voc.labels import label_units
 from voc.publish import Store
 from voc.schemas import NO_TOPIC
 from voc.segment import build_nlp, make_tokenizer, segment_records
@@ -149,7 +150,7 @@ def run_pipeline(
             "embed", embed_units, units, embedder,
             progress=lambda done: progress.advance(done, len(units)),
         )  # fmt: skip
-        classifier = timed("fit_classifier", _fit_classifier, taxonomy, embedder, config)
+        classifier = timed("fit_classifier", from_config, taxonomy, embedder, config.labels)
         labelled = timed("label", label_units, units, embeddings, classifier)
 
         all_units = pd.concat(
@@ -217,16 +218,6 @@ def run_pipeline(
         top_topics=top_topics(tables["topics"], tables["units"]),
         alerts=tables["alerts"],
     )
-
-
-def _fit_classifier(taxonomy: Taxonomy, embedder, config: VocConfig) -> PrototypeClassifier:
-    return PrototypeClassifier(
-        taxonomy,
-        embedder,
-        top_k=config.labels.top_k_exemplars,
-        keyword_weight=config.labels.keyword_weight,
-        temperature=config.labels.temperature,
-    ).fit()
 
 
 def _topics(

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.contract import CATEGORIES, POLARITIES
+from tests.fakes import HashingEmbedder
+from voc.classify import from_config
+from voc.config import LabelConfig
+from voc.errors import ModelError
+from voc.labels import PrototypeClassifier
+from voc.supervised import SupervisedClassifier
+from voc.train import exemplar_units, train
+
+UNITS = [
+    ("用了两天就坏了", "product_quality", "negative"),
+    ("屏幕有坏点", "product_quality", "negative"),
+    ("物流太慢了", "logistics", "negative"),
+    ("快递很快，第二天就到了", "logistics", "positive"),
+    ("什么时候发货", "logistics", "neutral"),
+    ("优惠券用不了", "campaign_issue", "negative"),
+    ("有赠品吗", "campaign_issue", "neutral"),
+    ("这款有大码吗", "product_need", "neutral"),
+    ("客服态度很差", "service", "negative"),
+    ("可以开发票吗", "service", "neutral"),
+    ("音质很好", "selling_point", "positive"),
+    ("好的谢谢", "other", "neutral"),
+    ("好评", "other", "positive"),
+]
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    path = tmp_path / "labelled.csv"
+    pd.DataFrame(UNITS, columns=["text", "category", "polarity"]).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def model(labelled, taxonomy):
+    return train([labelled], taxonomy, HashingEmbedder())
+
+
+def test_train_uses_files_and_exemplars_and_records_hashes(model, labelled, taxonomy):
+    assert model.n_train_ == len(UNITS) + len(exemplar_units(taxonomy))
+    assert list(model.data_hashes_) == ["labelled.csv"]
+    assert len(model.data_hashes_["labelled.csv"]) == 64
+    assert set(model.category_model_.classes_) == CATEGORIES
+    assert set(model.polarity_model_.classes_) == POLARITIES
+
+
+def test_predictions_use_labels_md_and_fixed_polarities(model):
+    texts = ["用了两天就坏了", "音质很好", "这款有大码吗", "", "😀"]
+    labels = model.predict(texts, model.embedder.embed(texts))
+    assert set(labels.category) <= CATEGORIES and set(labels.polarity) <= POLARITIES
+    assert labels.category[0] == "product_quality" and labels.polarity[0] == "negative"
+    assert labels.category[3] == "other" and labels.category[4] == "other"
+    assert ((labels.confidence > 0) & (labels.confidence <= 1)).all()
+
+
+def test_save_and_load_give_the_same_predictions(model, taxonomy, tmp_path):
+    model.save(tmp_path / "m")
+    assert (
+        json.loads((tmp_path / "m" / "model.json").read_text())["data_sha256"] == model.data_hashes_
+    )
+    loaded = SupervisedClassifier.load(tmp_path / "m", taxonomy, model.embedder)
+    texts = [t for t, _, _ in UNITS] + ["质量很差，物流也慢"]
+    vectors = model.embedder.embed(texts)
+    a, b = model.predict(texts, vectors), loaded.predict(texts, vectors)
+    assert list(a.category) == list(b.category) and list(a.polarity) == list(b.polarity)
+    np.testing.assert_allclose(a.confidence, b.confidence, rtol=1e-4)
+
+
+def test_model_for_another_embedder_is_refused(model, taxonomy, tmp_path):
+    model.save(tmp_path / "m")
+
+    class Other(HashingEmbedder):
+        model_id = "other"
+
+    with pytest.raises(ModelError, match="Retrain"):
+        SupervisedClassifier.load(tmp_path / "m", taxonomy, Other())
+
+
+def test_unknown_category_in_training_data_is_refused(taxonomy, tmp_path):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame([("好", "weather", "neutral")], columns=["text", "category", "polarity"]).to_csv(
+        path, index=False
+    )
+    with pytest.raises(ModelError, match="weather"):
+        train([path], taxonomy, HashingEmbedder())
+
+
+def test_auto_uses_a_saved_model_and_falls_back_to_prototypes(model, taxonomy, tmp_path):
+    model.save(tmp_path / "m")
+    chosen = from_config(taxonomy, model.embedder, LabelConfig(model_dir=str(tmp_path / "m")))
+    assert isinstance(chosen, SupervisedClassifier)
+    fallback = from_config(taxonomy, model.embedder, LabelConfig(model_dir=str(tmp_path / "none")))
+    assert isinstance(fallback, PrototypeClassifier)
+    forced = from_config(
+        taxonomy, model.embedder, LabelConfig(classifier="prototype", model_dir=str(tmp_path / "m"))
+    )
+    assert isinstance(forced, PrototypeClassifier)

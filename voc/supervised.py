@@ -1,0 +1,214 @@
+"""A supervised clause classifier: logistic regression over text and embedding features.
+
+Features per unit: character 1-3-gram TF-IDF (Chinese keywords without a segmenter),
+the sentence embedding, and the :class:`~voc.labels.PrototypeClassifier` scores (how
+close the unit is to each category's exemplars and how many seed words it holds).
+One model predicts the category, another the polarity; the LABELS.md rules that fix a
+polarity (a quality problem is negative, a selling point positive) are applied after.
+
+Saved as plain arrays (``model.npz``) and JSON (``model.json``: vocabulary, classes,
+training-data hashes) — no pickle, so loading a model file runs no code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from voc.embed import Embedder
+from voc.errors import ModelError
+from voc.labels import FIXED_POLARITY, Labels, PrototypeClassifier, nothing_said
+from voc.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+class SupervisedClassifier:
+    """Category and polarity by logistic regression over n-grams, embeddings, prototypes.
+
+    Args:
+        taxonomy: Categories (and exemplars for the prototype features).
+        embedder: The sentence embedder (its id is stored with the model).
+        c: Inverse regularisation strength (scikit-learn's ``C``) of both regressions.
+        ngram_range: Character n-gram sizes.
+        seed: Random state of the solver.
+    """
+
+    name = "supervised-v1"
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        embedder: Embedder,
+        c: float = 3.0,
+        ngram_range: tuple[int, int] = (1, 3),
+        seed: int = 42,
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.embedder = embedder
+        self.c = c
+        self.ngram_range = ngram_range
+        self.seed = seed
+
+    def _features(self, texts: Sequence[str], embeddings: np.ndarray) -> csr_matrix:
+        ngrams = self.vectorizer_.transform(texts)
+        scores = self.prototypes_.category_scores(texts, embeddings)
+        return hstack([ngrams, csr_matrix(np.hstack([embeddings, scores]))]).tocsr()
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        categories: Sequence[str],
+        polarities: Sequence[str],
+        sample_weight: np.ndarray | None = None,
+        data_hashes: dict[str, str] | None = None,
+    ) -> SupervisedClassifier:
+        """Fit both models on labelled units; learned state ends in ``_``.
+
+        Raises:
+            ModelError: a category is not in the taxonomy, or there is too little data.
+        """
+        texts = list(texts)
+        unknown = sorted(set(categories) - set(self.taxonomy.category_ids))
+        if unknown:
+            raise ModelError(
+                f"labelled categories {unknown} are not in the taxonomy {self.taxonomy.name!r}"
+            )
+        if len(set(categories)) < 2:
+            raise ModelError("training needs units of at least two categories")
+        self.prototypes_ = PrototypeClassifier(self.taxonomy, self.embedder).fit()
+        self.vectorizer_ = TfidfVectorizer(
+            analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True
+        )
+        self.vectorizer_.fit(texts)
+        features = self._features(texts, self.embedder.embed(texts))
+        weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, float)
+        self.category_model_ = self._regression().fit(
+            features, list(categories), sample_weight=weights
+        )
+        # units without a polarity (taxonomy exemplars) train the category model only
+        polarity = np.asarray(polarities, dtype=object)
+        known = polarity != ""
+        if len(set(polarity[known])) < 2:
+            raise ModelError("training needs units of at least two polarities")
+        self.polarity_model_ = self._regression().fit(
+            features[known], polarity[known].tolist(), sample_weight=weights[known]
+        )
+        self.data_hashes_ = dict(data_hashes or {})
+        self.n_train_ = len(texts)
+        return self
+
+    def _regression(self) -> LogisticRegression:
+        return LogisticRegression(
+            C=self.c, max_iter=5000, class_weight="balanced", random_state=self.seed
+        )
+
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray) -> Labels:
+        """Category, polarity, confidence and subtopic for each text."""
+        texts = list(texts)
+        if not texts:
+            empty = np.array([], dtype=object)
+            return Labels(empty, empty, np.array([], dtype=np.float32), empty)
+        features = self._features(texts, embeddings)
+        proba = self.category_model_.predict_proba(features)
+        category = self.category_model_.classes_[proba.argmax(axis=1)].astype(object)
+        confidence = proba.max(axis=1).astype(np.float32)
+        polarity = self.polarity_model_.predict(features).astype(object)
+        nothing = nothing_said(texts)
+        category[nothing] = "other"
+        polarity[nothing] = "neutral"
+        confidence[nothing] = 1.0
+        for cat, fixed in FIXED_POLARITY.items():
+            polarity[category == cat] = fixed
+        subtopic = np.array(
+            [self.prototypes_.subtopic(t, c) for t, c in zip(texts, category, strict=True)],
+            dtype=object,
+        )
+        return Labels(category, polarity, confidence, subtopic)
+
+    def save(self, folder: Path) -> None:
+        """Write ``model.npz`` and ``model.json`` into ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {"idf": self.vectorizer_.idf_.astype(np.float32)}
+        for prefix, model in (
+            ("category", self.category_model_),
+            ("polarity", self.polarity_model_),
+        ):
+            arrays[f"{prefix}_coef"] = model.coef_.astype(np.float32)
+            arrays[f"{prefix}_intercept"] = model.intercept_.astype(np.float32)
+        np.savez_compressed(folder / "model.npz", **arrays)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "classifier": self.name,
+            "embed_model": self.embedder.model_id,
+            "taxonomy": self.taxonomy.name,
+            "categories": list(self.taxonomy.category_ids),
+            "C": self.c,
+            "ngram_range": list(self.ngram_range),
+            "vocabulary": {k: int(v) for k, v in self.vectorizer_.vocabulary_.items()},
+            "category_classes": self.category_model_.classes_.tolist(),
+            "polarity_classes": self.polarity_model_.classes_.tolist(),
+            "n_train": self.n_train_,
+            "data_sha256": self.data_hashes_,
+        }
+        (folder / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, taxonomy: Taxonomy, embedder: Embedder) -> SupervisedClassifier:
+        """Load a saved model for this taxonomy and embedder.
+
+        Raises:
+            ModelError: the files are missing, or were trained for another taxonomy or embedder.
+        """
+        try:
+            meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+            arrays = np.load(folder / "model.npz", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{folder}: cannot read the classifier model: {exc}") from exc
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ModelError(
+                f"{folder}: model format {meta.get('format_version')} is not {FORMAT_VERSION}; retrain"
+            )
+        if meta["embed_model"] != embedder.model_id or meta["categories"] != list(
+            taxonomy.category_ids
+        ):
+            raise ModelError(
+                f"{folder}: trained for embedder {meta['embed_model']} and categories {meta['categories']};"
+                f" this run uses {embedder.model_id} and {list(taxonomy.category_ids)}. Retrain with `voc train`."
+            )
+        model = cls(taxonomy, embedder, c=meta["C"], ngram_range=tuple(meta["ngram_range"]))
+        model.prototypes_ = PrototypeClassifier(taxonomy, embedder).fit()
+        vectorizer = TfidfVectorizer(
+            analyzer="char", ngram_range=model.ngram_range, sublinear_tf=True
+        )
+        vectorizer.vocabulary_ = meta["vocabulary"]
+        vectorizer.idf_ = arrays["idf"].astype(np.float64)
+        model.vectorizer_ = vectorizer
+        model.category_model_ = _restore(arrays, "category", meta["category_classes"])
+        model.polarity_model_ = _restore(arrays, "polarity", meta["polarity_classes"])
+        model.data_hashes_ = meta["data_sha256"]
+        model.n_train_ = meta["n_train"]
+        return model
+
+
+def _restore(arrays, prefix: str, classes: list[str]) -> LogisticRegression:
+    model = LogisticRegression()
+    model.coef_ = arrays[f"{prefix}_coef"].astype(np.float64)
+    model.intercept_ = arrays[f"{prefix}_intercept"].astype(np.float64)
+    model.classes_ = np.array(classes, dtype=object)
+    return model
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a training file, recorded with the model."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
