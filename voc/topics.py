@@ -125,6 +125,7 @@ class CategoryTopicModel:
                 min_dist=0.0,
                 metric="cosine",
                 random_state=self.seed,
+                n_jobs=1,  # a seeded UMAP runs on one thread anyway; say so
             ),
             hdbscan_model=HDBSCAN(
                 min_cluster_size=min_cluster,
