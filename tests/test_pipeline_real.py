@@ -93,3 +93,26 @@ def test_public_reviews_and_jddc_chats(tmp_path, shared_data):
     actionable = units[units["category"] != "other"]
     outliers = (actionable["topic_id"] == -1).mean()
     assert outliers < 0.25, f"{outliers:.0%} of actionable units have no topic"
+
+
+def test_same_input_gives_the_same_output(tmp_path, demo_dir):
+    def run(out):
+        config = VocConfig(
+            sources=(SourceConfig(path=str(demo_dir / "reviews_shop_a.csv")),),
+            publish=PublishConfig(out_dir=str(out)),
+        )
+        run_pipeline(config, today=dt.date(2026, 11, 6))
+        with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+            units = con.execute(
+                "SELECT unit_id, category, polarity, topic_id FROM units ORDER BY unit_id"
+            ).df()
+            topics = con.execute(
+                "SELECT topic_id, label, keywords, size FROM topics ORDER BY topic_id"
+            ).df()
+        return units, topics
+
+    units_a, topics_a = run(tmp_path / "a")
+    units_b, topics_b = run(tmp_path / "b")
+    pd.testing.assert_frame_equal(units_a, units_b)
+    pd.testing.assert_frame_equal(topics_a, topics_b)
+    assert (units_a["topic_id"] >= 0).any()
