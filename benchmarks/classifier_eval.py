@@ -6,8 +6,9 @@ Classifiers:
 - keyword: seed words of the taxonomy only (most hits, ties to the higher priority),
   polarity from the lexicon — no embeddings.
 - prototype: zero-shot, taxonomy exemplars and seeds (``voc.labels.PrototypeClassifier``).
-- supervised, held out: trained on the authored units + exemplars, never on voc_dev.
-- supervised, 5-fold CV: trained on authored units + exemplars + 4/5 of voc_dev,
+- supervised, held out: trained on the authored units + exemplars (categories) and weak
+  polarity labels from the public corpora (``voc.weak``), never on voc_dev.
+- supervised, 5-fold CV: the same plus 4/5 of voc_dev,
   scored on the remaining fifth; every dev unit is scored by a model that never saw it.
 """
 
@@ -32,6 +33,7 @@ from voc.polarity import PolarityScorer, alternation
 from voc.supervised import SupervisedClassifier
 from voc.taxonomy import Taxonomy, load_taxonomy
 from voc.train import training_frame
+from voc.weak import used_rows, weak_polarity_units
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -143,7 +145,7 @@ def main() -> None:
     models = {
         "keyword baseline": KeywordClassifier(taxonomy),
         "zero-shot prototypes": PrototypeClassifier(taxonomy, embedder).fit(),
-        "supervised (authored + exemplars; dev held out)": held_out,
+        "supervised (authored + exemplars + weak; dev held out)": held_out,
     }
     results = {
         name: evaluate(m, dev_texts, dev_vectors, dev, categories) for name, m in models.items()

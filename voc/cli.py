@@ -170,6 +170,10 @@ def train(
     ] = DEFAULT_MODEL_DIR,
     taxonomy: Annotated[Path, typer.Option(help="Taxonomy YAML.")] = DEFAULT_TAXONOMY,
     exemplars: Annotated[bool, typer.Option(help="Also train on the taxonomy's exemplars.")] = True,
+    weak: Annotated[
+        Path | None,
+        typer.Option(help="Folder of public corpora for weak polarity labels (../shared/data)."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train the supervised classifier on your labelled units; later runs use it."""
@@ -179,7 +183,9 @@ def train(
     from voc.taxonomy import load_taxonomy
     from voc.train import train as train_model
 
-    model = train_model(labelled, load_taxonomy(taxonomy), build_embedder(EmbedConfig()), exemplars)
+    model = train_model(
+        labelled, load_taxonomy(taxonomy), build_embedder(EmbedConfig()), exemplars, weak
+    )
     model.save(output)
     console.print(f"Trained {model.name} on {model.n_train_} units -> [bold]{output}[/]")
     for name, digest in model.data_hashes_.items():

@@ -1,8 +1,9 @@
 """A supervised clause classifier: logistic regression over text and embedding features.
 
 Features per unit: character 1-3-gram TF-IDF (Chinese keywords without a segmenter),
-the sentence embedding, and the :class:`~voc.labels.PrototypeClassifier` scores (how
-close the unit is to each category's exemplars and how many seed words it holds).
+the sentence embedding, the :class:`~voc.labels.PrototypeClassifier` scores (how close
+the unit is to each category's exemplars and how many seed words it holds) and the
+polarity lexicon's score and question flag.
 One model predicts the category, another the polarity; the LABELS.md rules that fix a
 polarity (a quality problem is negative, a selling point positive) are applied after.
 
@@ -63,7 +64,9 @@ class SupervisedClassifier:
     def _features(self, texts: Sequence[str], embeddings: np.ndarray) -> csr_matrix:
         ngrams = self.vectorizer_.transform(texts)
         scores = self.prototypes_.category_scores(texts, embeddings)
-        return hstack([ngrams, csr_matrix(np.hstack([embeddings, scores]))]).tocsr()
+        sentiment, question = self.prototypes_.polarity_.scores(list(texts))
+        lexicon = np.column_stack([np.tanh(sentiment), question.astype(np.float32)])
+        return hstack([ngrams, csr_matrix(np.hstack([embeddings, scores, lexicon]))]).tocsr()
 
     def fit(
         self,
@@ -79,30 +82,34 @@ class SupervisedClassifier:
             ModelError: a category is not in the taxonomy, or there is too little data.
         """
         texts = list(texts)
-        unknown = sorted(set(categories) - set(self.taxonomy.category_ids))
+        category = np.asarray(categories, dtype=object)
+        polarity = np.asarray(polarities, dtype=object)
+        # An empty label means "unknown": taxonomy exemplars have no polarity, weakly
+        # labelled public reviews no category. Each model trains on its known labels.
+        has_category, has_polarity = category != "", polarity != ""
+        unknown = sorted(set(category[has_category]) - set(self.taxonomy.category_ids))
         if unknown:
             raise ModelError(
                 f"labelled categories {unknown} are not in the taxonomy {self.taxonomy.name!r}"
             )
-        if len(set(categories)) < 2:
-            raise ModelError("training needs units of at least two categories")
+        if len(set(category[has_category])) < 2 or len(set(polarity[has_polarity])) < 2:
+            raise ModelError("training needs units of at least two categories and two polarities")
         self.prototypes_ = PrototypeClassifier(self.taxonomy, self.embedder).fit()
         self.vectorizer_ = TfidfVectorizer(
             analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True
         )
-        self.vectorizer_.fit(texts)
+        self.vectorizer_.fit([t for t, known in zip(texts, has_category, strict=True) if known])
         features = self._features(texts, self.embedder.embed(texts))
         weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, float)
         self.category_model_ = self._regression().fit(
-            features, list(categories), sample_weight=weights
+            features[has_category],
+            category[has_category].tolist(),
+            sample_weight=weights[has_category],
         )
-        # units without a polarity (taxonomy exemplars) train the category model only
-        polarity = np.asarray(polarities, dtype=object)
-        known = polarity != ""
-        if len(set(polarity[known])) < 2:
-            raise ModelError("training needs units of at least two polarities")
         self.polarity_model_ = self._regression().fit(
-            features[known], polarity[known].tolist(), sample_weight=weights[known]
+            features[has_polarity],
+            polarity[has_polarity].tolist(),
+            sample_weight=weights[has_polarity],
         )
         self.data_hashes_ = dict(data_hashes or {})
         self.n_train_ = len(texts)

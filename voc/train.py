@@ -19,6 +19,7 @@ from voc.embed import Embedder
 from voc.evaluate import read_labelled
 from voc.supervised import SupervisedClassifier, file_sha256
 from voc.taxonomy import Taxonomy
+from voc.weak import SOURCES, used_rows, weak_polarity_units
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,33 @@ def train(
     taxonomy: Taxonomy,
     embedder: Embedder,
     exemplars: bool = True,
+    weak_data: Path | None = None,
     seed: int = 42,
 ) -> SupervisedClassifier:
-    """Fit a :class:`SupervisedClassifier`; the sha256 of every file is recorded with it."""
+    """Fit a :class:`SupervisedClassifier`; the sha256 of every file is recorded with it.
+
+    Args:
+        paths: Labelled files (text, category, polarity).
+        taxonomy: Categories and exemplars.
+        embedder: The sentence embedder.
+        exemplars: Also train the category model on the taxonomy's exemplars.
+        weak_data: Folder of the public corpora for weakly labelled polarity units
+            (see :mod:`voc.weak`); rows the labelled files draw from are left out.
+        seed: Random state of the sampling and the solver.
+    """
     data = training_frame(paths, taxonomy, exemplars)
     hashes = {Path(p).name: file_sha256(Path(p)) for p in paths}
+    if weak_data is not None:
+        labelled = (
+            pd.concat([read_labelled(p) for p in paths], ignore_index=True) if paths else None
+        )
+        weak = weak_polarity_units(Path(weak_data), used_rows(labelled), seed=seed)
+        cleaner = TextCleaner(CleanConfig(mask_pii=False), taxonomy.boilerplate)
+        weak["text"] = [cleaner.normalise(t) for t in weak["text"]]
+        data = pd.concat([data, weak[weak["text"].str.len() > 0]], ignore_index=True)
+        for name in SOURCES.values():
+            if (Path(weak_data) / name).exists():
+                hashes[name] = file_sha256(Path(weak_data) / name)
     log.info("training on %d units (%s)", len(data), data["category"].value_counts().to_dict())
     return SupervisedClassifier(taxonomy, embedder, seed=seed).fit(
         data["text"].tolist(),
