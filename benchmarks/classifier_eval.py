@@ -136,9 +136,10 @@ def main() -> None:
     semeval_vectors = embedder.embed(semeval_texts)
     categories = list(taxonomy.category_ids)
 
-    base = (
-        training_frame([AUTHORED], taxonomy) if AUTHORED.exists() else training_frame([], taxonomy)
-    )
+    base = training_frame([AUTHORED] if AUTHORED.exists() else [], taxonomy)
+    weak = weak_polarity_units(DATA, used_rows(dev))  # rows voc_dev draws from are left out
+    weak["text"] = [cleaner.normalise(t) for t in weak["text"]]
+    base = pd.concat([base, weak[weak["text"].str.len() > 0]], ignore_index=True)
     held_out = SupervisedClassifier(taxonomy, embedder).fit(
         base["text"].tolist(), base["category"].tolist(), base["polarity"].tolist()
     )
