@@ -16,7 +16,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install dirs demo test test-fast lint format clean
+.PHONY: install dirs demo test test-fast lint format clean model
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,14 @@ test: lint dirs
 
 test-fast: install dirs
 	$(BIN)/python -m pytest -m "not slow"
+
+# Rebuild the classifier shipped in voc/resources/classifier from the repo's authored
+# units, the taxonomy exemplars and weak polarity labels from ../shared/data (sha256 of
+# every input recorded in model.json). voc_dev is left out so it stays a held-out test.
+model: install dirs
+	$(BIN)/voc train --labelled taxonomies/training/authored_units.csv \
+		--weak ../shared/data --holdout ../shared/data/labelled/voc_dev.csv \
+		--output voc/resources/classifier
 
 clean:
 	rm -rf $(VENV) .cache outputs/demo

@@ -103,3 +103,22 @@ def test_auto_uses_a_saved_model_and_falls_back_to_prototypes(model, taxonomy, t
         taxonomy, model.embedder, LabelConfig(classifier="prototype", model_dir=str(tmp_path / "m"))
     )
     assert isinstance(forced, PrototypeClassifier)
+
+
+def test_weak_data_leaves_out_the_holdout_rows(labelled, taxonomy, shared_data, monkeypatch):
+    import voc.train
+
+    seen = {}
+    real = voc.train.weak_polarity_units
+
+    def spy(data_dir, exclude, **kwargs):
+        seen["exclude"] = exclude
+        return real(data_dir, exclude, per_source=100, seed=1)
+
+    monkeypatch.setattr(voc.train, "weak_polarity_units", spy)
+    dev = shared_data / "labelled" / "voc_dev.csv"
+    model = train([labelled], taxonomy, HashingEmbedder(), weak_data=shared_data, holdout=[dev])
+    assert {"shopping", "jddc", "ecd", "waimai"} <= set(seen["exclude"])
+    assert 1576 in seen["exclude"]["shopping"]  # a row voc_dev draws from
+    assert {"labelled.csv", "voc_dev.csv", "online_shopping_10_cats.csv"} <= set(model.data_hashes_)
+    assert model.n_train_ > len(UNITS) + 250  # weak units were added

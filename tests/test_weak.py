@@ -10,6 +10,8 @@ def test_used_rows_parses_labelled_sources():
     labelled = pd.DataFrame({"source": ["shopping:1576:4", "jddc:12:0", "shopping:7:1", "odd"]})
     assert used_rows(labelled) == {"shopping": {1576, 7}, "jddc": {12}}
     assert used_rows(None) == {}
+    mixed = pd.concat([labelled, pd.DataFrame({"text": ["好"]})], ignore_index=True)  # NaN source
+    assert used_rows(mixed) == {"shopping": {1576, 7}, "jddc": {12}}
 
 
 def test_weak_units_from_the_public_data(shared_data):
@@ -26,5 +28,5 @@ def test_excluded_rows_are_left_out(shared_data):
     units = weak_polarity_units(
         shared_data, exclude={"shopping": everything, "waimai": everything}, per_source=200, seed=1
     )
-    assert len(units) == 200
+    assert 150 < len(units) <= 200  # one-character turns are dropped
     assert set(units["polarity"]) == {"neutral"}  # only the chat turns are left

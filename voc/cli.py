@@ -174,6 +174,10 @@ def train(
         Path | None,
         typer.Option(help="Folder of public corpora for weak polarity labels (../shared/data)."),
     ] = None,
+    holdout: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labelled file kept for evaluation: its source rows stay out of --weak."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train the supervised classifier on your labelled units; later runs use it."""
@@ -184,7 +188,12 @@ def train(
     from voc.train import train as train_model
 
     model = train_model(
-        labelled, load_taxonomy(taxonomy), build_embedder(EmbedConfig()), exemplars, weak
+        labelled,
+        load_taxonomy(taxonomy),
+        build_embedder(EmbedConfig()),
+        exemplars=exemplars,
+        weak_data=weak,
+        holdout=holdout or (),
     )
     model.save(output)
     console.print(f"Trained {model.name} on {model.n_train_} units -> [bold]{output}[/]")

@@ -53,6 +53,7 @@ def train(
     embedder: Embedder,
     exemplars: bool = True,
     weak_data: Path | None = None,
+    holdout: Sequence[Path] = (),
     seed: int = 42,
 ) -> SupervisedClassifier:
     """Fit a :class:`SupervisedClassifier`; the sha256 of every file is recorded with it.
@@ -64,13 +65,16 @@ def train(
         exemplars: Also train the category model on the taxonomy's exemplars.
         weak_data: Folder of the public corpora for weakly labelled polarity units
             (see :mod:`voc.weak`); rows the labelled files draw from are left out.
+        holdout: Labelled files kept for evaluation: never trained on, and the public
+            rows they draw from are left out of the weak data too.
         seed: Random state of the sampling and the solver.
     """
     data = training_frame(paths, taxonomy, exemplars)
-    hashes = {Path(p).name: file_sha256(Path(p)) for p in paths}
+    hashes = {Path(p).name: file_sha256(Path(p)) for p in [*paths, *holdout]}
     if weak_data is not None:
+        sources = [*paths, *holdout]
         labelled = (
-            pd.concat([read_labelled(p) for p in paths], ignore_index=True) if paths else None
+            pd.concat([read_labelled(p) for p in sources], ignore_index=True) if sources else None
         )
         weak = weak_polarity_units(Path(weak_data), used_rows(labelled), seed=seed)
         cleaner = TextCleaner(CleanConfig(mask_pii=False), taxonomy.boilerplate)

@@ -32,7 +32,9 @@ def used_rows(labelled: pd.DataFrame | None) -> dict[str, set[int]]:
     used: dict[str, set[int]] = {}
     if labelled is None or "source" not in labelled.columns:
         return used
-    for source in labelled["source"].astype(str):
+    for source in labelled["source"]:
+        if not isinstance(source, str):
+            continue  # a labelled file without sources, concatenated with one that has them
         parts = source.split(":")
         if len(parts) >= 2 and parts[1].isdigit():
             used.setdefault(parts[0], set()).add(int(parts[1]))
