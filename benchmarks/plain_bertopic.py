@@ -28,9 +28,10 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from voc.topics import make_backend  # the same no-hub backend voc uses
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -49,26 +50,6 @@ def read_documents(path: Path, text_column: str) -> list[str]:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     texts = frame[text_column].astype(str)
     return texts[texts.str.strip() != ""].tolist()
-
-
-def make_backend(embedder: Any) -> Any:
-    """A BERTopic backend around a voc embedder, so BERTopic loads no hub model.
-
-    Args:
-        embedder: Anything with ``embed(list[str]) -> np.ndarray``.
-    """
-    from bertopic.backend import BaseEmbedder
-
-    class EmbedderBackend(BaseEmbedder):
-        """Delegates BERTopic's embedding calls to ``embedder``."""
-
-        def __init__(self) -> None:
-            super().__init__(embedding_model=embedder)
-
-        def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
-            return embedder.embed(list(documents))
-
-    return EmbedderBackend()
 
 
 def fit_plain(documents: list[str], threads: int) -> dict[str, float | int]:

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -97,12 +98,17 @@ def read_delimited(path: Path, text: str, delimiter: str) -> tuple[pd.DataFrame,
     return frame, bad
 
 
+def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line) for every line that is not blank."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield number, line
+
+
 def read_jddc(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
     """JDDC chat log: no header, 7 tab-separated fields, no quoting."""
     rows, numbers, bad = [], [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in _numbered_lines(text):
         fields = line.split("\t")
         if len(fields) != len(_JDDC_COLUMNS):
             bad.append((number, "", f"expected 7 tab-separated fields, found {len(fields)}", line))
@@ -117,9 +123,7 @@ def read_jddc(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
 def read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
     """One JSON object per line."""
     records, numbers, bad = [], [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in _numbered_lines(text):
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
