@@ -116,3 +116,12 @@ def test_label_units_on_no_units(classifier):
     out = label_units(units, np.zeros((0, 64), dtype=np.float32), classifier)
     assert out.empty
     assert "category" in out.columns
+
+
+def test_label_units_in_batches_matches_one_batch(classifier):
+    texts = ["物流太慢了", "有大码吗", "质量很好", "优惠券用不了", "谢谢", "屏幕坏了", "发票呢"]
+    units = pd.DataFrame({"unit_id": [str(i) for i in range(len(texts))], "text": texts})
+    vectors = classifier.embedder.embed(texts)
+    whole = label_units(units, vectors, classifier)
+    batched = label_units(units, vectors, classifier, batch_size=3)
+    pd.testing.assert_frame_equal(whole, batched)

@@ -186,14 +186,15 @@ def extract_attributes(texts: Sequence[str], taxonomy: Taxonomy) -> tuple[list, 
 
 
 def label_units(
-    units: pd.DataFrame, embeddings: np.ndarray, classifier: PrototypeClassifier
+    units: pd.DataFrame, embeddings: np.ndarray, classifier, batch_size: int = 4096
 ) -> pd.DataFrame:
     """Add category, polarity, confidence, subtopic, attribute and attribute_value.
 
     Args:
         units: Units with ``text``.
         embeddings: Their vectors, aligned with ``units``.
-        classifier: A fitted classifier.
+        classifier: A fitted classifier (prototype or supervised).
+        batch_size: Units labelled at a time.
 
     Returns:
         A copy of ``units`` with the label columns.
@@ -204,11 +205,15 @@ def label_units(
             out[column] = pd.Series(dtype=object)
         out["confidence"] = pd.Series(dtype=np.float32)
         return out
-    labels = classifier.predict(out["text"].tolist(), embeddings)
-    out["category"] = labels.category
-    out["polarity"] = labels.polarity
-    out["confidence"] = labels.confidence
-    out["subtopic"] = labels.subtopic
+    texts = out["text"].tolist()
+    parts = [
+        classifier.predict(texts[i : i + batch_size], embeddings[i : i + batch_size])
+        for i in range(0, len(texts), batch_size)
+    ]  # batches bound the feature matrices a classifier builds
+    out["category"] = np.concatenate([p.category for p in parts])
+    out["polarity"] = np.concatenate([p.polarity for p in parts])
+    out["confidence"] = np.concatenate([p.confidence for p in parts])
+    out["subtopic"] = np.concatenate([p.subtopic for p in parts])
     out["attribute"], out["attribute_value"] = extract_attributes(
         out["text"].tolist(), classifier.taxonomy
     )
