@@ -28,7 +28,7 @@ from voc.clean import TextCleaner
 from voc.config import DEFAULT_TAXONOMY, CleanConfig
 from voc.embed import UseEmbedder
 from voc.evaluate import Evaluation, score
-from voc.labels import FIXED_POLARITY, Labels, PrototypeClassifier
+from voc.labels import Labels, PrototypeClassifier, fix_polarity, lexicon_polarity
 from voc.polarity import PolarityScorer, alternation
 from voc.supervised import SupervisedClassifier
 from voc.taxonomy import Taxonomy, load_taxonomy
@@ -67,13 +67,7 @@ class KeywordClassifier:
                 top = np.flatnonzero(row == row.max())
                 best.append(ids[top[np.argmin(self.priority[top])]])
         category = np.array(best, dtype=object)
-        scores, questions = self.polarity.scores(texts)
-        polarity = np.where(
-            scores > 0, "positive", np.where(scores < 0, "negative", "neutral")
-        ).astype(object)
-        polarity[questions & (scores >= 0)] = "neutral"
-        for cat, fixed in FIXED_POLARITY.items():
-            polarity[category == cat] = fixed
+        polarity = fix_polarity(category, lexicon_polarity(self.polarity, texts))
         none = np.array([None] * len(texts), dtype=object)
         return Labels(category, polarity, np.ones(len(texts), np.float32), none)
 

@@ -36,6 +36,22 @@ def nothing_said(texts: Sequence[str]) -> np.ndarray:
     return np.array([bool(_NOTHING_SAID.match(t)) for t in texts], dtype=bool)
 
 
+def lexicon_polarity(scorer: PolarityScorer, texts: list[str]) -> np.ndarray:
+    """Polarity from the lexicon score; a question is neutral unless it complains."""
+    scores, questions = scorer.scores(texts)
+    polarity = np.where(scores > 0, "positive", np.where(scores < 0, "negative", "neutral"))
+    polarity = polarity.astype(object)
+    polarity[questions & (scores >= 0)] = "neutral"
+    return polarity
+
+
+def fix_polarity(category: np.ndarray, polarity: np.ndarray) -> np.ndarray:
+    """Apply :data:`FIXED_POLARITY` (in place) and return ``polarity``."""
+    for cat, fixed in FIXED_POLARITY.items():
+        polarity[category == cat] = fixed
+    return polarity
+
+
 @dataclass
 class Labels:
     category: np.ndarray
@@ -134,20 +150,11 @@ class PrototypeClassifier:
         nothing = nothing_said(texts)
         category[nothing] = "other"
         confidence[nothing] = 1.0
-        polarity = self._polarity(texts, category)
+        polarity = fix_polarity(category, lexicon_polarity(self.polarity_, texts))
         subtopic = np.array(
             [self.subtopic(t, c) for t, c in zip(texts, category, strict=True)], dtype=object
         )
         return Labels(category, polarity, confidence.astype(np.float32), subtopic)
-
-    def _polarity(self, texts: list[str], category: np.ndarray) -> np.ndarray:
-        scores, questions = self.polarity_.scores(texts)
-        polarity = np.where(scores > 0, "positive", np.where(scores < 0, "negative", "neutral"))
-        polarity = polarity.astype(object)
-        polarity[questions & (scores >= 0)] = "neutral"
-        for cat, fixed in FIXED_POLARITY.items():
-            polarity[category == cat] = fixed
-        return polarity
 
     def subtopic(self, text: str, category: str) -> str | None:
         """The category's subtopic with the most seed words in ``text``, if any."""

@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 
 from voc.embed import Embedder
 from voc.errors import ModelError
-from voc.labels import FIXED_POLARITY, Labels, PrototypeClassifier, nothing_said
+from voc.labels import Labels, PrototypeClassifier, fix_polarity, nothing_said
 from voc.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -135,8 +135,7 @@ class SupervisedClassifier:
         category[nothing] = "other"
         polarity[nothing] = "neutral"
         confidence[nothing] = 1.0
-        for cat, fixed in FIXED_POLARITY.items():
-            polarity[category == cat] = fixed
+        fix_polarity(category, polarity)
         subtopic = np.array(
             [self.prototypes_.subtopic(t, c) for t, c in zip(texts, category, strict=True)],
             dtype=object,
