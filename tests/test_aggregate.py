@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from voc.aggregate import daily_aggregates, negative_alerts
+from voc.aggregate import daily_aggregates, negative_alerts, product_scorecard
 from voc.config import AlertConfig
 
 
@@ -102,3 +102,71 @@ def test_daily_aggregates_shares():
     assert logistics.loc["negative", "negative_share"] == pytest.approx(0.25)
     assert daily["share_of_voice"].sum() == pytest.approx(1.0)
     assert (daily["avg_rating"] == 4.0).all()
+
+
+def _scorecard_tables():
+    """Product 耳机: topic 1 (断连, low ratings) and topic 2 (音质好, high ratings)."""
+    day0 = dt.date(2026, 10, 1)
+    units, documents = [], []
+
+    def add(doc, day, rating, topic, category, polarity, clauses=1):
+        documents.append({"doc_id": doc, "product": "耳机", "rating": rating})
+        for c in range(clauses):
+            units.append(
+                {
+                    "unit_id": f"{doc}-{c}", "doc_id": doc, "product": "耳机",
+                    "date": day0 + dt.timedelta(days=day), "source_kind": "review",
+                    "category": category, "topic_id": topic, "polarity": polarity,
+                    "confidence": 0.5 + c / 10,
+                }
+            )  # fmt: skip
+
+    for i in range(4):  # an old problem, days 0-3: 4 documents
+        add(f"a{i}", i, 1.0, 1, "product_quality", "negative")
+    for i in range(6):  # the same problem in the last 7 days: 6 documents, one with 2 clauses
+        add(f"b{i}", 14 + i, 2.0, 1, "product_quality", "negative", clauses=2 if i == 0 else 1)
+    for i in range(5):
+        add(f"c{i}", 10 + i, 5.0, 2, "selling_point", "positive")
+    add("d0", 20, 4.0, -1, "product_quality", "negative")  # no topic: left out
+    add("e0", 20, 3.0, 3, "other", "neutral")  # category other: left out
+    topics = pd.DataFrame({"topic_id": [1, 2], "label": ["断连 · fault", "音质好"]})
+    return pd.DataFrame(units), pd.DataFrame(documents), topics
+
+
+def test_scorecard_ranks_topics_with_trend_and_rating_impact():
+    units, documents, topics = _scorecard_tables()
+    con = duckdb.connect(config={"threads": 1})
+    for name, frame in [("units", units), ("documents", documents), ("topics", topics)]:
+        con.register(name, frame)
+    card = product_scorecard(con).set_index("topic_id")
+
+    assert set(card.index) == {1, 2}
+    problem = card.loc[1]
+    assert problem["category"] == "product_quality" and problem["rank"] == 1
+    assert problem["topic_label"] == "断连 · fault"
+    assert (problem["units"], problem["documents"]) == (11, 10)
+    assert problem["negative_share"] == 1.0
+    # as_of is day 20: the last 7 days are days 14-20, the 7 before are days 7-13
+    assert pd.Timestamp(problem["as_of"]).date() == dt.date(2026, 10, 21)
+    assert (problem["units_last_7d"], problem["units_prev_7d"]) == (7, 0)
+    assert problem["trend"] == pytest.approx(7.0)
+    product_avg = documents["rating"].mean()
+    assert problem["product_avg_rating"] == pytest.approx(product_avg)
+    # each document once: 4 x 1.0 and 6 x 2.0, although b0 has two clauses
+    assert problem["avg_rating"] == pytest.approx((4 * 1 + 6 * 2) / 10)
+    assert problem["rating_impact"] == pytest.approx((4 * 1 + 6 * 2) / 10 - product_avg)
+    assert card.loc[2, "rating_impact"] > 0
+    assert problem["example_unit_ids"].split(",")[0] == "b0-1"  # highest confidence first
+    assert len(problem["example_unit_ids"].split(",")) == 3
+
+
+def test_scorecard_keeps_the_top_n_per_product_and_category():
+    units, documents, topics = _scorecard_tables()
+    con = duckdb.connect(config={"threads": 1})
+    for name, frame in [("units", units), ("documents", documents), ("topics", topics)]:
+        con.register(name, frame)
+    card = product_scorecard(con, top=1)
+    assert card.groupby(["product", "category"]).size().max() == 1
+    no_ratings = documents.assign(rating=np.nan)
+    con.register("documents", no_ratings)
+    assert product_scorecard(con)["rating_impact"].isna().all()

@@ -56,6 +56,68 @@ ORDER BY product, category, date
 """
 
 
+SCORECARD_SQL = """
+WITH product_rating AS (
+    SELECT product, avg(rating) AS product_avg_rating
+    FROM documents
+    GROUP BY product
+),
+mentions AS (
+    SELECT u.product, u.category, u.topic_id, u.unit_id, u.doc_id, u.date, u.polarity,
+           u.confidence, d.rating
+    FROM units u JOIN documents d USING (doc_id)
+    WHERE u.category <> 'other' AND u.topic_id <> -1
+),
+as_of AS (SELECT max(date) AS day FROM units),
+per_topic AS (
+    SELECT m.product, m.category, m.topic_id,
+           count(*) AS units,
+           count(DISTINCT m.doc_id) AS documents,
+           avg(CASE WHEN m.polarity = 'negative' THEN 1.0 ELSE 0.0 END) AS negative_share,
+           count(*) FILTER (WHERE m.date > a.day - 7) AS units_last_7d,
+           count(*) FILTER (WHERE m.date <= a.day - 7 AND m.date > a.day - 14) AS units_prev_7d,
+           any_value(a.day) AS as_of
+    FROM mentions m, as_of a
+    GROUP BY m.product, m.category, m.topic_id
+),
+doc_rating AS (  -- a document mentioning the topic twice counts once
+    SELECT product, category, topic_id, avg(rating) AS avg_rating
+    FROM (SELECT DISTINCT product, category, topic_id, doc_id, rating FROM mentions)
+    GROUP BY ALL
+),
+examples AS (
+    SELECT product, category, topic_id,
+           string_agg(unit_id, ',' ORDER BY confidence DESC, unit_id) AS example_unit_ids
+    FROM (
+        SELECT *, row_number() OVER (
+            PARTITION BY product, category, topic_id ORDER BY confidence DESC, unit_id
+        ) AS n
+        FROM mentions
+    )
+    WHERE n <= 3
+    GROUP BY ALL
+)
+SELECT p.as_of, p.product, p.category, p.topic_id,
+       coalesce(t.label, '') AS topic_label,
+       row_number() OVER (
+           PARTITION BY p.product, p.category ORDER BY p.units DESC, p.topic_id
+       ) AS rank,
+       p.units, p.documents, p.negative_share,
+       p.units_last_7d, p.units_prev_7d,
+       (p.units_last_7d - p.units_prev_7d)::DOUBLE / greatest(p.units_prev_7d, 1) AS trend,
+       r.avg_rating, pr.product_avg_rating,
+       r.avg_rating - pr.product_avg_rating AS rating_impact,
+       e.example_unit_ids
+FROM per_topic p
+JOIN doc_rating r USING (product, category, topic_id)
+JOIN product_rating pr USING (product)
+JOIN examples e USING (product, category, topic_id)
+LEFT JOIN topics t USING (topic_id)
+QUALIFY rank <= ?
+ORDER BY p.product, p.category, rank
+"""
+
+
 def daily_aggregates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """date x product x source_kind x category x topic x polarity volumes.
 
@@ -66,6 +128,30 @@ def daily_aggregates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         A frame with the columns of ``schemas.DAILY_AGGREGATES``.
     """
     return con.execute(DAILY_SQL).df()
+
+
+def product_scorecard(con: duckdb.DuckDBPyConnection, top: int = 5) -> pd.DataFrame:
+    """Per product and category, the largest topics with trend and rating impact.
+
+    This is the page a product manager reads: for each product its top problems
+    (``product_quality``), needs, selling points, campaign issues, logistics and
+    service topics. Units without a topic are left out (they are in
+    ``daily_aggregates``).
+
+    - ``trend``: units in the last 7 days against the 7 days before, as a relative
+      change, counted back from the newest date in the data (``as_of``).
+    - ``rating_impact``: the average rating of the documents mentioning the topic
+      (each document once) minus the product's average rating. Negative means the
+      topic comes with lower ratings; null where the source has no ratings.
+
+    Args:
+        con: A connection where ``units``, ``documents`` and ``topics`` are visible.
+        top: Topics kept per product x category.
+
+    Returns:
+        A frame with the columns of ``schemas.PRODUCT_SCORECARD``.
+    """
+    return con.execute(SCORECARD_SQL, [top]).df()
 
 
 def negative_alerts(

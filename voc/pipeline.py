@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from voc.aggregate import daily_aggregates, negative_alerts
+from voc.aggregate import daily_aggregates, negative_alerts, product_scorecard
 from voc.classify import from_config
 from voc.clean import CleanResult, clean_records
 from voc.config import VocConfig
@@ -171,8 +171,14 @@ def run_pipeline(
         tables = assemble_tables(previous, records, all_units, assignments, state, run_id)
         tables.update(
             timed(
-                "aggregate", build_aggregates, tables["documents"], tables["units"], config, run_id
-            )
+                "aggregate",
+                build_aggregates,
+                tables["documents"],
+                tables["units"],
+                tables["topics"],
+                config,
+                run_id,
+            )  # fmt: skip
         )
         tables["quarantine"] = merge_quarantine(previous["quarantine"], ingested, cleaned, run_id)
         report_html = None
@@ -300,14 +306,20 @@ def assemble_tables(
 
 
 def build_aggregates(
-    documents: pd.DataFrame, units: pd.DataFrame, config: VocConfig, run_id: str
+    documents: pd.DataFrame,
+    units: pd.DataFrame,
+    topics: pd.DataFrame,
+    config: VocConfig,
+    run_id: str,
 ) -> dict[str, pd.DataFrame]:
-    """daily_aggregates and alerts, computed in DuckDB over the run's tables."""
+    """daily_aggregates, product_scorecard and alerts, in DuckDB over the run's tables."""
     with duckdb.connect(config={"threads": 1}) as con:
         con.register("documents", documents)
         con.register("units", units)
+        con.register("topics", topics)
         return {
             "daily_aggregates": daily_aggregates(con),
+            "product_scorecard": product_scorecard(con),
             "alerts": negative_alerts(con, config.alerts, run_id),
         }
 

@@ -104,6 +104,27 @@ DAILY_AGGREGATES = pa.schema(
     ]
 )
 
+PRODUCT_SCORECARD = pa.schema(
+    [
+        ("as_of", pa.date32()),  # newest date in the data; trends count back from it
+        ("product", pa.string()),
+        ("category", pa.string()),
+        ("topic_id", pa.int64()),
+        ("topic_label", pa.string()),
+        ("rank", pa.int64()),  # 1 = the topic with most units of product x category
+        ("units", pa.int64()),
+        ("documents", pa.int64()),
+        ("negative_share", pa.float64()),
+        ("units_last_7d", pa.int64()),
+        ("units_prev_7d", pa.int64()),
+        ("trend", pa.float64()),  # (last 7 days - previous 7) / max(previous 7, 1)
+        ("avg_rating", pa.float64()),  # of documents mentioning the topic, each once
+        ("product_avg_rating", pa.float64()),
+        ("rating_impact", pa.float64()),  # avg_rating - product_avg_rating
+        ("example_unit_ids", pa.string()),
+    ]
+)
+
 ALERTS = pa.schema(
     [
         ("alert_id", pa.string()),
@@ -175,6 +196,7 @@ TABLES: dict[str, pa.Schema] = {
     "topic_centroids": TOPIC_CENTROIDS,
     "topic_assignments": TOPIC_ASSIGNMENTS,
     "daily_aggregates": DAILY_AGGREGATES,
+    "product_scorecard": PRODUCT_SCORECARD,
     "alerts": ALERTS,
     "quarantine": QUARANTINE,
     "agent_turns": AGENT_TURNS,
