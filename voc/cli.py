@@ -27,7 +27,7 @@ from voc.config import (
     VocConfig,
     load_config,
 )
-from voc.errors import VocError
+from voc.errors import StoreError, VocError
 
 app = typer.Typer(
     help="voc: voice-of-the-customer mining for Chinese e-commerce text.",
@@ -253,6 +253,50 @@ def evaluate(
     for category, row in result.confusion.iterrows():
         confusion.add_row(category, *(str(v) for v in row))
     console.print(confusion)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="Output directory of `voc run`.")],
+    to: Annotated[Path, typer.Option(help="Folder for CSV files, or the .xlsx file.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="csv or xlsx.")] = "csv",
+    table: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Table to export (repeatable): product_scorecard, daily_aggregates, alerts."
+        ),
+    ] = None,
+) -> None:
+    """Export the scorecard, daily aggregates and alerts as CSV or XLSX (formula-safe)."""
+    from voc.export import EXPORTABLE
+    from voc.export import export as export_tables
+
+    written = export_tables(out, to, format, tuple(table) if table else EXPORTABLE)
+    for path in written:
+        console.print(f"Wrote [bold]{path}[/]")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="Output directory of `voc run`.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write the HTML file.")
+    ] = None,
+    taxonomy: Annotated[Path, typer.Option(help="Taxonomy YAML.")] = DEFAULT_TAXONOMY,
+) -> None:
+    """Render the HTML report of the last published run again (e.g. to another path)."""
+    from voc.publish import Store
+    from voc.report import render_report
+    from voc.taxonomy import load_taxonomy
+
+    store = Store(out)
+    tables = store.load().tables
+    if tables["runs"].empty:
+        raise StoreError(f"{store.root}: no published run here; run `voc run` first")
+    run_id = str(tables["runs"]["run_id"].iloc[-1])
+    target = output or store.root / f"report-{run_id}.html"
+    target.write_text(render_report(tables, load_taxonomy(taxonomy), run_id), encoding="utf-8")
+    console.print(f"Report of run {run_id} -> [bold]{target}[/]")
 
 
 @taxonomy_app.command("check")
