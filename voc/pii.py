@@ -2,7 +2,8 @@
 
 Each kind of PII is one regular expression with a placeholder; :func:`mask_pii`
 applies them most-specific first, so an 18-digit ID number is not mistaken for an
-order number. Placeholders look like ``[电话]`` so the text stays readable.
+order number, nor the middle of a grouped bank-card number for a phone number.
+Placeholders look like ``[电话]`` so the text stays readable.
 """
 
 from __future__ import annotations
@@ -35,16 +36,31 @@ _HAN = r"[\u4e00-\u9fa5]"
 # "上海市浦东新区张江路88弄3号501室". Requiring all three keeps "超市的味道" or "区别" out.
 # Place names are short (黑龙江省, 乌鲁木齐市, 浦东新区); longer runs would swallow the
 # customer's own words before the address.
-_ADDRESS_ADMIN = rf"(?:{_HAN}{{2,3}}省|{_HAN}{{2,6}}自治区)?(?:{_HAN}{{2,4}}市)?(?:{_HAN}{{1,4}}(?:区|县|旗|镇|乡))?"
+# Provinces by name: "any two or three characters + 省" would take the 址 of 新地址山东省.
+_PROVINCE = (
+    r"(?:河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川"
+    r"|贵州|云南|陕西|甘肃|青海|台湾)省|(?:内蒙古|广西壮族|广西|西藏|宁夏回族|宁夏|新疆维吾尔|新疆)自治区"
+)
+_ADDRESS_ADMIN = rf"(?:{_PROVINCE})?(?:{_HAN}{{2,4}}市)?(?:{_HAN}{{1,4}}(?:区|县|旗|镇|乡))?"
+# Housing estates (小区, 花园, 家园, 碧桂园, 翠苑, 环球中心) name a place as a road does.
+_ESTATE = r"(?:小区|花园|家园|公寓|大厦|大楼|园区|园|苑|广场|中心)"
 _ADDRESS_ROAD = (
-    rf"{_HAN}{{1,10}}?(?:大道|大街|路|街|巷|弄|胡同|村|小区|花园|公寓|大厦|园区)"
+    rf"{_HAN}{{1,10}}?(?:大道|大街|路|街|巷|弄|胡同|村|{_ESTATE})"
     r"(?:[一二三四五六七八九十\d]{1,2}段)?"
 )
 _ADDRESS_NUMBER = (
     r"(?:[\dA-Za-z一二三四五六七八九十百零]{1,5}"
     r"(?:号院|号楼|号|弄|巷|栋|幢|座|楼|单元|室|层|-))+(?:\d{1,5}(?:室|号)?)?"
 )
-_ADDRESS = r"(?=[^，,。]{0,40}?(?:省|市|区|县))" + _ADDRESS_ADMIN + _ADDRESS_ROAD + _ADDRESS_NUMBER
+# After the road number an estate with its own building and room numbers may follow:
+# 中山路861号阳光花园12幢109.
+_ADDRESS = (
+    r"(?=[^，,。]{0,40}?(?:省|市|区|县))"
+    + _ADDRESS_ADMIN
+    + _ADDRESS_ROAD
+    + _ADDRESS_NUMBER
+    + rf"(?:{_HAN}{{1,10}}?{_ESTATE}{_ADDRESS_NUMBER})*"
+)
 # Without a number, three administrative levels down to the subdistrict still locate a person.
 _LOCALITY = rf"{_HAN}{{2,4}}市{_HAN}{{1,4}}(?:区|县){_HAN}{{1,8}}?(?:街道|镇|乡|村)"
 
@@ -58,29 +74,17 @@ PATTERNS: tuple[PiiPattern, ...] = (
         "id_number",
         "[身份证号]",
         re.compile(
-            _NOT_DIGIT_BEFORE
-            + r"[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+            _NOT_DIGIT_BEFORE  # also written in groups: 110105 19880808 321X
+            + r"[1-9]\d{5}\s?(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\s?\d{3}[\dXx]"
             + _NOT_DIGIT_AFTER
         ),
-    ),
-    PiiPattern(
-        "mobile",
-        "[电话]",
-        re.compile(
-            _NOT_DIGIT_BEFORE + r"(?:\+?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}" + _NOT_DIGIT_AFTER
-        ),
-    ),
-    PiiPattern(
-        "landline",
-        "[电话]",
-        re.compile(_NOT_DIGIT_BEFORE + r"0\d{2,3}-\d{7,8}(?:-\d{1,4})?" + _NOT_DIGIT_AFTER),
     ),
     PiiPattern(
         "order_number",
         "[订单号]",
         re.compile(
             r"(?:订单(?:号|编号)?|单号|运单号|快递单号|order(?:\s*(?:no|id|number))?)"
-            r"\s*[:：#]?\s*[A-Za-z]{0,4}\d[\dA-Za-z-]{5,}",
+            r"\s*[:：#]?\s*(?:是|为)?\s*[A-Za-z]{0,4}\d[\dA-Za-z-]{5,}",
             re.IGNORECASE,
         ),
     ),
@@ -88,6 +92,33 @@ PATTERNS: tuple[PiiPattern, ...] = (
         "bank_card",
         "[银行卡号]",
         re.compile(_NOT_DIGIT_BEFORE + r"(?:\d[\s-]?){15,18}\d" + _NOT_DIGIT_AFTER),
+    ),
+    PiiPattern(
+        "mobile",
+        "[电话]",
+        re.compile(
+            _NOT_DIGIT_BEFORE
+            + r"(?:(?:\(\+?86\)|\+?86)[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}"
+            + _NOT_DIGIT_AFTER
+        ),
+    ),
+    PiiPattern(
+        "landline",
+        "[电话]",
+        # (010)12345678, 0571 8888 6666, 021-6666 8888转123: area code, 7-8 digits, extension
+        re.compile(
+            r"(?:\(0\d{2,3}\)|" + _NOT_DIGIT_BEFORE + r"0\d{2,3})[\s-]?\d{3,4}[\s-]?\d{4}"
+            r"(?:(?:-|转|ext\.?\s?)\d{1,5})?" + _NOT_DIGIT_AFTER
+        ),
+    ),
+    PiiPattern(
+        # Order and waybill codes without a lead-in word: JD386338295107, SF1234567890123,
+        # Pinduoduo's 231105-123456789012345. Model numbers have far fewer digits.
+        "order_code",
+        "[订单号]",
+        re.compile(
+            _NOT_DIGIT_BEFORE + r"(?:[A-Za-z]{1,4}\d{10,}|\d{6}-\d{10,})" + _NOT_DIGIT_AFTER
+        ),
     ),
     PiiPattern(
         "long_number",
