@@ -1,7 +1,11 @@
-"""A self-contained HTML report of one run: alerts first, then each category's topics.
+"""A self-contained HTML report of one run: alerts first, then the scorecard and topics.
 
 Everything is inline (plotly's JavaScript included, no CDN: the report must open on
 an offline machine), and every piece of customer text is HTML-escaped.
+
+The product filter at the top is a few lines of plain JavaScript: table rows carry a
+``data-product`` attribute, and every chart holds one set of traces for all products
+(``meta="*"``) plus one set per product, of which only the chosen set is visible.
 """
 
 from __future__ import annotations
@@ -16,13 +20,28 @@ from plotly.offline import get_plotlyjs
 from voc.schemas import NO_TOPIC
 from voc.taxonomy import Taxonomy
 
+ALL = "*"
+MAX_FILTER_PRODUCTS = 30  # products with their own chart traces; the rest count in "all"
+
 _CSS = """
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2rem;color:#222}
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","WenQuanYi Zen Hei",sans-serif;margin:2rem;color:#222}
 h1{font-size:1.6rem} h2{border-bottom:2px solid #ddd;padding-bottom:.3rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.5rem 0} td,th{border:1px solid #ddd;padding:.3rem .6rem;font-size:.9rem}
 th{background:#f5f5f5} .high{color:#b00020;font-weight:bold} .medium{color:#d35400} .low{color:#666}
 .verbatim{color:#444;font-size:.9rem;margin:.1rem 0 .1rem 1rem} .kpi{display:inline-block;margin-right:2rem}
-.kpi b{font-size:1.4rem;display:block}
+.kpi b{font-size:1.4rem;display:block} .filter{position:sticky;top:0;background:#fff;padding:.5rem 0}
+"""
+
+_FILTER_JS = """
+function vocFilter(product) {
+  document.querySelectorAll('[data-product]').forEach(function (el) {
+    el.style.display = (product === '*' || el.dataset.product === product) ? '' : 'none';
+  });
+  document.querySelectorAll('.js-plotly-plot').forEach(function (chart) {
+    var visible = chart.data.map(function (trace) { return trace.meta === product; });
+    Plotly.restyle(chart, {visible: visible});
+  });
+}
 """
 
 
@@ -39,7 +58,7 @@ def render_report(tables: dict[str, pd.DataFrame], taxonomy: Taxonomy, run_id: s
     """Render the report.
 
     Args:
-        tables: The run's tables (documents, units, topics, daily_aggregates, alerts, ...).
+        tables: The run's tables (documents, units, topics, product_scorecard, alerts, ...).
         taxonomy: For the Chinese category names.
         run_id: Shown in the header.
 
@@ -50,23 +69,49 @@ def render_report(tables: dict[str, pd.DataFrame], taxonomy: Taxonomy, run_id: s
     documents = tables["documents"]
     names = {c.id: c.name_zh for c in taxonomy.categories}
     texts = units.set_index("unit_id")["text"] if len(units) else pd.Series(dtype=object)
+    products = _filter_products(units)
     parts = [
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
+        "<link rel='icon' href='data:,'>",  # no favicon request to a server that has none
         f"<title>VOC report {_e(run_id)}</title><style>{_CSS}</style>",
-        f"<script type='text/javascript'>{_plotly_js()}</script></head><body>",
+        f"<script type='text/javascript'>{_plotly_js()}</script>",
+        f"<script type='text/javascript'>{_FILTER_JS}</script></head><body>",
         f"<h1>VOC 客户之声报告</h1><p>run {_e(run_id)}</p>",
-        _overview(documents, units),
+        _product_filter(products),
         "<h2>差评预警 Alerts</h2>",
         _alerts(alerts, names, texts),
-        _category_chart(units, names),
+        "<h2>概览 Overview</h2>",
+        _overview(documents, units),
+        _category_chart(units, names, products),
+        "<h2>产品记分卡 Product scorecard</h2>",
+        _scorecard(tables.get("product_scorecard"), names, texts),
     ]
     for category in taxonomy.categories:
         if category.id == "other":
             continue
         parts.append(f"<h2>{_e(category.name_zh)} ({_e(category.id)})</h2>")
-        parts.append(_category_topics(category.id, topics, units, texts))
+        parts.append(_category_topics(category.id, topics, units, texts, products))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _filter_products(units: pd.DataFrame) -> list[str]:
+    """The products offered in the filter: the largest ones, by units."""
+    if units.empty:
+        return []
+    counts = units["product"].fillna("").value_counts()
+    return sorted(str(p) for p in counts.index[:MAX_FILTER_PRODUCTS])
+
+
+def _product_filter(products: list[str]) -> str:
+    options = [f"<option value='{ALL}'>全部 All products</option>"]
+    options += [f"<option value='{_e(p)}'>{_e(p or '(no product)')}</option>" for p in products]
+    return (
+        "<div class='filter'><label for='product-filter'>产品 Product: </label>"
+        "<select id='product-filter' onchange='vocFilter(this.value)'>"
+        + "".join(options)
+        + "</select></div>"
+    )
 
 
 def _overview(documents: pd.DataFrame, units: pd.DataFrame) -> str:
@@ -86,65 +131,119 @@ def _overview(documents: pd.DataFrame, units: pd.DataFrame) -> str:
     return "".join(f"<div class='kpi'><b>{_e(v)}</b>{_e(k)}</div>" for k, v in kpis)
 
 
+def _verbatims(unit_ids: object, texts: pd.Series, limit: int = 3) -> str:
+    return "".join(
+        f"<div class='verbatim'>“{_e(texts.get(u, ''))}”</div>"
+        for u in str(unit_ids or "").split(",")[:limit]
+        if u
+    )
+
+
 def _alerts(alerts: pd.DataFrame, names: dict[str, str], texts: pd.Series) -> str:
     if alerts.empty:
         return "<p>No negative-review spikes.</p>"
-    rows = ["<table><tr><th>date</th><th>product</th><th>category</th><th>negative / units</th>"
-            "<th>expected</th><th>p</th><th>severity</th><th>examples</th></tr>"]  # fmt: skip
+    rows = ["<table id='alerts'><tr><th>date</th><th>kind</th><th>product</th><th>category</th>"
+            "<th>observed / units</th><th>expected</th><th>p</th><th>severity</th>"
+            "<th>examples</th></tr>"]  # fmt: skip
     for alert in alerts.sort_values(["date", "p_value"], ascending=[False, True]).itertuples():
-        examples = "".join(
-            f"<div class='verbatim'>“{_e(texts.get(u, ''))}”</div>"
-            for u in str(alert.example_unit_ids).split(",")[:3]
-            if u
-        )
         rows.append(
-            f"<tr><td>{_e(alert.date)}</td><td>{_e(alert.product)}</td>"
+            f"<tr data-product='{_e(alert.product)}'><td>{_e(alert.date)}</td>"
+            f"<td>{_e(alert.kind)}</td><td>{_e(alert.product)}</td>"
             f"<td>{_e(names.get(alert.category, alert.category))}</td>"
             f"<td>{alert.observed:.0f} / {alert.units}</td><td>{alert.expected:.1f}</td>"
             f"<td>{alert.p_value:.1e}</td><td class='{_e(alert.severity)}'>{_e(alert.severity)}</td>"
-            f"<td>{examples}</td></tr>"
+            f"<td>{_verbatims(alert.example_unit_ids, texts)}</td></tr>"
         )
     rows.append("</table>")
     return "".join(rows)
 
 
-def _category_chart(units: pd.DataFrame, names: dict[str, str]) -> str:
+def _scorecard(card: pd.DataFrame | None, names: dict[str, str], texts: pd.Series) -> str:
+    if card is None or card.empty:
+        return "<p>No topics per product yet.</p>"
+    rows = ["<table id='scorecard'><tr><th>product</th><th>category</th><th>#</th><th>topic</th>"
+            "<th>units</th><th>negative</th><th>7-day trend</th><th>rating impact</th>"
+            "<th>verbatims</th></tr>"]  # fmt: skip
+    for row in card.sort_values(["product", "category", "rank"]).itertuples():
+        impact = "-" if pd.isna(row.rating_impact) else f"{row.rating_impact:+.2f}"
+        rows.append(
+            f"<tr data-product='{_e(row.product)}'><td>{_e(row.product)}</td>"
+            f"<td>{_e(names.get(row.category, row.category))}</td><td>{row.rank}</td>"
+            f"<td>{_e(row.topic_label)}</td><td>{row.units}</td>"
+            f"<td>{row.negative_share:.0%}</td>"
+            f"<td>{row.units_prev_7d} → {row.units_last_7d}</td><td>{impact}</td>"
+            f"<td>{_verbatims(row.example_unit_ids, texts, limit=2)}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _daily_lines(
+    units: pd.DataFrame, key: str, labels: dict, products: list[str], title: str
+) -> go.Figure:
+    """Daily units per ``key`` value: one trace set for all products, one per product."""
+    figure = go.Figure()
+    dates = pd.to_datetime(units["date"])
+    span = pd.date_range(dates.min(), dates.max(), freq="D")
+    for product in [ALL, *products]:
+        subset = units if product == ALL else units[units["product"] == product]
+        daily = (
+            subset.groupby([pd.to_datetime(subset["date"]), key])
+            .size()
+            .unstack(fill_value=0)
+            .reindex(span, fill_value=0)
+        )
+        for value in daily.columns:
+            figure.add_trace(
+                go.Scatter(
+                    x=daily.index, y=daily[value], mode="lines",
+                    name=str(labels.get(value, value)), meta=product, visible=product == ALL,
+                    legendgroup=str(value),
+                )
+            )  # fmt: skip
+    figure.update_layout(title=title, height=340, margin={"t": 40})
+    return figure
+
+
+def _category_chart(units: pd.DataFrame, names: dict[str, str], products: list[str]) -> str:
     if units.empty:
         return ""
-    daily = units.groupby([pd.to_datetime(units["date"]), "category"]).size().unstack(fill_value=0)
-    figure = go.Figure()
-    for category in daily.columns:
-        figure.add_trace(
-            go.Scatter(
-                x=daily.index, y=daily[category], mode="lines", name=names.get(category, category)
-            )
-        )
-    figure.update_layout(title="每日声量 Daily units by category", height=360, margin={"t": 40})
+    figure = _daily_lines(units, "category", names, products, "每日声量 Daily units by category")
     return "<h2>趋势 Trends</h2>" + figure.to_html(full_html=False, include_plotlyjs=False)
 
 
 def _category_topics(
-    category: str, topics: pd.DataFrame, units: pd.DataFrame, texts: pd.Series, top: int = 5
+    category: str,
+    topics: pd.DataFrame,
+    units: pd.DataFrame,
+    texts: pd.Series,
+    products: list[str],
+    top: int = 5,
 ) -> str:
     in_category = units[units["category"] == category]
     if in_category.empty:
         return "<p>No units.</p>"
     negative = (in_category["polarity"] == "negative").mean()
     head = f"<p>{len(in_category)} units, {negative:.0%} negative.</p>"
-    counts = in_category[in_category["topic_id"] != NO_TOPIC]["topic_id"].value_counts()
+    with_topic = in_category[in_category["topic_id"] != NO_TOPIC]
+    counts = with_topic["topic_id"].value_counts()
     if counts.empty:
         return head + "<p>No topics (too few units).</p>"
     chosen = topics.set_index("topic_id").reindex(counts.index[:top])
     body = ["<table><tr><th>topic</th><th>units</th><th>keywords</th><th>verbatims</th></tr>"]
     for topic_id, row in chosen.iterrows():
-        examples = "".join(
-            f"<div class='verbatim'>“{_e(texts.get(u, ''))}”</div>"
-            for u in str(row["representative_unit_ids"]).split(",")[:3]
-            if u
-        )
         body.append(
             f"<tr><td>{_e(row['label'])}</td><td>{counts[topic_id]}</td>"
-            f"<td>{_e(row['keywords'])}</td><td>{examples}</td></tr>"
+            f"<td>{_e(row['keywords'])}</td>"
+            f"<td>{_verbatims(row['representative_unit_ids'], texts)}</td></tr>"
         )
     body.append("</table>")
-    return head + "".join(body)
+    trend = _daily_lines(
+        with_topic[with_topic["topic_id"].isin(chosen.index)],
+        "topic_id",
+        chosen["label"].to_dict(),
+        products,
+        "每日声量 Daily units of the top topics",
+    )
+    chart = trend.to_html(full_html=False, include_plotlyjs=False)
+    return head + "".join(body) + chart
