@@ -10,11 +10,18 @@ from voc.embed import normalise_rows
 from voc.schemas import empty
 from voc.segment import make_tokenizer
 from voc.topics import (
+    FitStats,
     JiebaTokens,
     TopicState,
     assign_to_centroids,
+    detect_drift,
     discover_topics,
+    match_subtopic,
     match_topics,
+    outlier_share,
+    refit_reasons,
+    representatives,
+    topic_label,
 )
 
 
@@ -84,13 +91,14 @@ def keyword_topics(monkeypatch):
     monkeypatch.setattr(topics_module, "CategoryTopicModel", _KeywordTopicModel)
 
 
-def _discover(units, embedder, taxonomy, state=None, refit=False, run_id="r1"):
+def _discover(units, embedder, taxonomy, state=None, refit=False, run_id="r1", **settings):
     state = state or TopicState(empty("topics"), empty("topic_centroids"))
-    config = TopicConfig(min_units=10, outlier_threshold=0.3)
+    config = TopicConfig(**{"min_units": 10, "outlier_threshold": 0.3, **settings})
     tokens = JiebaTokens(make_tokenizer(), [])
+    is_new = (units["run_id"] == run_id).to_numpy() if "run_id" in units else None
     return discover_topics(
         units, embedder.embed(units["text"].tolist()), state, taxonomy, config, embedder,
-        tokens, run_id, seed=1, refit=refit,
+        tokens, run_id, seed=1, refit=refit, is_new=is_new,
     )  # fmt: skip
 
 
@@ -159,3 +167,143 @@ def test_a_fit_that_finds_no_topics_leaves_units_without_topic(
     assignments, state = _discover(units, fake_embedder, taxonomy)
     assert (assignments["topic_id"] == -1).all()
     assert state.topics.empty
+
+
+def test_registry_keeps_history_of_fits_and_retirements(keyword_topics, fake_embedder, taxonomy):
+    _, state = _discover(_units(CORPUS), fake_embedder, taxonomy, run_id="r1")
+    texts = CORPUS[:12] + ["尺码偏小"] * 6 + ["尺码不标准"] * 6
+    _, state = _discover(_units(texts), fake_embedder, taxonomy, state, refit=True, run_id="r2")
+    topics = state.topics.set_index("topic_id")
+    assert topics.loc[0, ["first_run_id", "last_run_id", "status"]].tolist() == [
+        "r1",
+        "r2",
+        "active",
+    ]
+    assert pd.isna(topics.loc[0, "retired_run_id"])
+    retired = topics.loc[1]
+    assert (retired["status"], retired["retired_run_id"], retired["size"]) == ("retired", "r2", 0)
+    assert retired["first_run_id"] == "r1" and retired["last_run_id"] == "r1"
+    assert topics.loc[2, "first_run_id"] == "r2"
+    runs = state.runs.set_index("run_id")
+    assert runs.loc["r1", "reason"] == "first fit" and runs.loc["r2", "reason"] == "asked"
+    assert runs["refit"].tolist() == [True, True]
+    assert runs.loc["r2", "units"] == 24 and runs.loc["r2", "topics"] == 2
+    assert refit_reasons(state, "r2") == {"product_quality": "asked"}
+
+
+def test_topics_sit_under_their_subtopic_with_label_and_verbatims(
+    keyword_topics, fake_embedder, taxonomy
+):
+    units = _units(CORPUS)
+    units["subtopic"] = ["battery"] * 12 + ["colour_fading"] * 12
+    assignments, state = _discover(units, fake_embedder, taxonomy)
+    topics = state.topics.set_index("topic_id")
+    battery = assignments["topic_id"].iloc[0]
+    row = topics.loc[battery]
+    # category -> subtopic -> topic, readable in the topics table itself
+    assert (row["category"], row["subtopic"], row["subtopic_name"]) == (
+        "product_quality",
+        "battery",
+        "电池/续航/发热",
+    )
+    assert row["label"] == "电池/续航/发热：电池"
+    chosen = row["representative_unit_ids"].split(",")
+    # only two distinct texts in the topic: one verbatim per text, no repeats
+    assert len(chosen) == 2 and set(chosen) <= set(units["unit_id"].iloc[:12])
+    assert outlier_share(assignments) == 0.0
+
+
+def test_match_subtopic_prefers_unit_labels_then_keywords(taxonomy):
+    category = taxonomy.category("product_quality")
+    labelled = pd.Series(["smell", "smell", None, "battery"])
+    assert match_subtopic(labelled, ["续航差"], category) == "smell"
+    unlabelled = pd.Series([None, None, "smell"])
+    assert match_subtopic(unlabelled, ["续航差", "发烫", "手机"], category) == "battery"
+    assert match_subtopic(unlabelled, ["手机"], category) is None
+
+
+def test_topic_label_and_representatives():
+    assert (
+        topic_label(["续航", "没电", "充电", "手机"], "电池/续航/发热", 3)
+        == "电池/续航/发热：续航·没电·充电"
+    )
+    assert topic_label([], None, 7) == "topic 7"
+    vectors = normalise_rows(np.array([[1, 0], [1, 0.1], [0, 1], [1, 0.05], [1, 0.02]], np.float32))
+    ids = np.array(["a", "b", "c", "d", "e"])
+    texts = np.array(["x", "y", "z", "x", "w"])
+    chosen = representatives(ids, texts, vectors, count=3)
+    assert len(chosen) == 3 and "c" not in chosen
+    assert len({texts[ids.tolist().index(i)] for i in chosen}) == 3  # distinct texts
+
+
+def test_outlier_share_leaves_out_other():
+    assignments = pd.DataFrame(
+        {"topic_id": [1, -1, -1, -1], "category": ["logistics", "logistics", "other", "other"]}
+    )
+    assert outlier_share(assignments) == 0.5
+
+
+def test_detect_drift_on_outlier_rise_or_similarity_drop():
+    config = TopicConfig(drift_min_units=10, drift_outlier_rise=0.1, drift_similarity_drop=0.05)
+    baseline = FitStats(outlier_share=0.10, mean_similarity=0.60)
+    assert detect_drift(FitStats(0.15, 0.58), 100, baseline, config) == ""
+    assert detect_drift(FitStats(0.25, 0.58), 100, baseline, config) == (
+        "drift: 25.0% of 100 new units without a topic vs 10.0% at the last fit"
+    )
+    assert "mean similarity of 100 new units 0.500 vs 0.600" in detect_drift(
+        FitStats(0.15, 0.50), 100, baseline, config
+    )
+    assert detect_drift(FitStats(0.90, 0.10), 9, baseline, config) == ""  # too few to judge
+
+
+def _two_runs(earlier: list[str], new: list[str]) -> pd.DataFrame:
+    units = _units(earlier + new)
+    units["run_id"] = ["r1"] * len(earlier) + ["r2"] * len(new)
+    return units
+
+
+def test_new_units_of_known_themes_are_assigned_without_refit(
+    keyword_topics, fake_embedder, taxonomy, monkeypatch
+):
+    first, state = _discover(_two_runs(CORPUS, []), fake_embedder, taxonomy, drift_min_units=3)
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("no drift: the category must not be refitted")
+
+    monkeypatch.setattr(_KeywordTopicModel, "fit", no_fit)
+    units = _two_runs(CORPUS, ["电池不耐用", "掉色很严重", "电池续航太短"])  # known themes
+    assignments, state2 = _discover(
+        units, fake_embedder, taxonomy, state, run_id="r2", drift_min_units=3
+    )
+    assert assignments["topic_id"].iloc[:24].tolist() == first["topic_id"].tolist()
+    assert (assignments["topic_id"].iloc[24:] >= 0).all()
+    row = state2.runs.iloc[-1]
+    assert (row["run_id"], row["refit"], row["reason"]) == ("r2", False, "no drift")
+    assert (row["new_units"], row["sample_size"], row["new_outlier_share"]) == (3, 0, 0.0)
+    assert row["baseline_outlier_share"] == state.runs.iloc[0]["outlier_share"]
+    assert refit_reasons(state2, "r2") == {}
+
+
+def test_a_new_theme_among_new_units_is_drift_and_refits_keeping_old_ids(
+    keyword_topics, fake_embedder, taxonomy
+):
+    first, state = _discover(_two_runs(CORPUS, []), fake_embedder, taxonomy, drift_min_units=5)
+    units = _two_runs(CORPUS, ["尺码偏小"] * 6 + ["尺码不标准"] * 6)
+    assignments, state2 = _discover(
+        units, fake_embedder, taxonomy, state, run_id="r2", drift_min_units=5
+    )
+    row = state2.runs.iloc[-1]
+    assert row["refit"] and row["reason"].startswith("drift: 100.0% of 12 new units")
+    assert row["new_outlier_share"] == 1.0 and row["sample_size"] == 36
+    assert assignments["topic_id"].iloc[:24].tolist() == first["topic_id"].tolist()
+    assert (assignments["topic_id"].iloc[24:] == 2).all()  # the new theme, a new id
+    assert set(state2.topics.loc[state2.topics["status"] == "active", "topic_id"]) == {0, 1, 2}
+    assert refit_reasons(state2, "r2") == {"product_quality": row["reason"]}
+
+
+def test_rebuild_in_config_refits_without_drift(keyword_topics, fake_embedder, taxonomy):
+    _, state = _discover(_two_runs(CORPUS, []), fake_embedder, taxonomy)
+    _, state2 = _discover(_two_runs(CORPUS, []), fake_embedder, taxonomy, state, run_id="r2",
+                          rebuild=True)  # fmt: skip
+    row = state2.runs.iloc[-1]
+    assert (row["refit"], row["reason"], row["new_units"]) == (True, "asked", 0)

@@ -2,7 +2,8 @@
 
 The aggregates are DuckDB SQL over the published tables. The negative-review early
 warning (差评预警) tests each day's negative share of a product x category against
-its trailing baseline with a one-sided binomial test.
+its trailing baseline with a one-sided binomial test; emerging topics are days on
+which a topic's volume rises above its own baseline (Poisson).
 """
 
 from __future__ import annotations
@@ -226,6 +227,93 @@ def _spike_tests(series: pd.DataFrame, config: AlertConfig):
                 yield day, _result("negative_share", n, k, n * share, share, p_value)
 
 
+TOPIC_DAILY_SQL = """
+SELECT date, topic_id, category, count(*) AS units
+FROM units
+WHERE topic_id <> -1
+GROUP BY ALL
+ORDER BY topic_id, date
+"""
+
+
+def all_alerts(con: duckdb.DuckDBPyConnection, config: AlertConfig, run_id: str) -> pd.DataFrame:
+    """The ``alerts`` table: negative-review spikes and emerging topics together."""
+    parts = [negative_alerts(con, config, run_id), emerging_topic_alerts(con, config, run_id)]
+    parts = [frame for frame in parts if len(frame)]
+    return pd.concat(parts, ignore_index=True) if parts else _no_alerts()
+
+
+def emerging_topic_alerts(
+    con: duckdb.DuckDBPyConnection, config: AlertConfig, run_id: str
+) -> pd.DataFrame:
+    """Days on which a topic's volume rises significantly above its trailing baseline.
+
+    The same one-sided Poisson test as ``negative_volume``, on each topic's daily
+    units over all products: today's count against the mean of the previous
+    ``baseline_days`` days, with one pseudo-count so a topic that was silent can
+    still emerge. Every topic's series starts on the first day of the data, so a
+    theme that appears from nowhere is tested against a baseline of zeros rather
+    than skipped for lack of history. The thresholds are those of the negative
+    alerts (``alpha``, ``min_lift``, ``min_units``, ``min_baseline_days``).
+
+    Returns:
+        Alerts of kind ``emerging_topic`` (product ``all``) with the columns of
+        ``schemas.ALERTS``; ``baseline_share`` is the topic's share of all topic
+        units over the baseline window.
+    """
+    daily = con.execute(TOPIC_DAILY_SQL).df()
+    if daily.empty:
+        return _no_alerts()
+    daily["date"] = pd.to_datetime(daily["date"])
+    days = pd.date_range(daily["date"].min(), daily["date"].max(), freq="D")
+    everything = daily.groupby("date")["units"].sum().reindex(days, fill_value=0)
+    alerts = []
+    for (topic_id, category), series in daily.groupby(["topic_id", "category"], sort=True):
+        counts = series.set_index("date")["units"].reindex(days, fill_value=0)
+        for day, test in volume_spikes(counts, everything, config, "emerging_topic"):
+            alerts.append({"date": day.date(), "category": category, "topic_id": topic_id, **test})
+    if not alerts:
+        return _no_alerts()
+    frame = pd.DataFrame(alerts)
+    frame["product"] = "all"
+    frame["run_id"] = run_id
+    frame["alert_id"] = [
+        hashlib.sha1(f"{r.date}|{r.kind}|{r.topic_id}".encode()).hexdigest()[:12]
+        for r in frame.itertuples()
+    ]
+    frame["example_unit_ids"] = [
+        _topic_examples(con, r.date, r.topic_id) for r in frame.itertuples()
+    ]
+    log.info("alerts: %d emerging topics", len(frame))
+    return frame
+
+
+def volume_spikes(counts: pd.Series, totals: pd.Series, config: AlertConfig, kind: str):
+    """Yield (day, test result) for each day whose count spikes above its baseline.
+
+    Args:
+        counts: Daily counts, one row per calendar day (zeros included).
+        totals: Daily counts of everything ``counts`` is part of (same days), for
+            the baseline share.
+        config: Alert thresholds.
+        kind: The alert kind written into each result.
+    """
+    window = f"{config.baseline_days}D"
+    base = counts.rolling(window, closed="left").sum().fillna(0)
+    base_total = totals.rolling(window, closed="left").sum().fillna(0)
+    for position, (day, k) in enumerate(counts.items()):
+        days = min(position, config.baseline_days)
+        if days < config.min_baseline_days or k < config.min_units:
+            continue
+        rate = (base[day] + 1) / days
+        if k < config.min_lift * rate:
+            continue
+        p_value = float(poisson.sf(k - 1, rate))
+        if p_value < config.alpha:
+            share = base[day] / base_total[day] if base_total[day] else 0.0
+            yield day, _result(kind, int(k), int(k), rate, share, p_value)
+
+
 def _result(kind: str, n: int, k: int, expected: float, share: float, p_value: float) -> dict:
     z = (k - expected) / np.sqrt(max(expected, 1e-9))
     return {
@@ -254,6 +342,15 @@ def _examples(con: duckdb.DuckDBPyConnection, date, product: str, category: str)
         " AND category <> 'other' AND polarity = 'negative'"
         " ORDER BY confidence DESC, unit_id LIMIT 5",
         [date, product, category, category],
+    ).fetchall()
+    return ",".join(r[0] for r in rows)
+
+
+def _topic_examples(con: duckdb.DuckDBPyConnection, date, topic_id: int) -> str:
+    rows = con.execute(
+        "SELECT unit_id FROM units WHERE date = ? AND topic_id = ?"
+        " ORDER BY confidence DESC, unit_id LIMIT 5",
+        [date, topic_id],
     ).fetchall()
     return ",".join(r[0] for r in rows)
 

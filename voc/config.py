@@ -113,6 +113,12 @@ class TopicConfig(_Frozen):
     keywords_per_topic: int = Field(8, ge=3)
     representatives: int = Field(5, ge=3, le=20)
     match_threshold: float = Field(0.8, ge=0, le=1)  # centroid cosine to keep an old id
+    rebuild: bool = False  # refit every category's topics this run, drift or not
+    # Drift: a category is refitted when its new units fit the current topics worse
+    # than the units of the last fit did, by either margin, judged on enough new units.
+    drift_min_units: int = Field(50, ge=1)
+    drift_outlier_rise: float = Field(0.10, gt=0, le=1)  # rise of the no-topic share
+    drift_similarity_drop: float = Field(0.05, gt=0, le=2)  # drop of mean cosine similarity
 
 
 class AlertConfig(_Frozen):

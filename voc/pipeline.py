@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from voc.aggregate import daily_aggregates, negative_alerts, product_scorecard
+from voc.aggregate import all_alerts, daily_aggregates, product_scorecard
 from voc.classify import from_config
 from voc.clean import CleanResult, clean_records
 from voc.config import VocConfig
@@ -38,7 +38,7 @@ from voc.schemas import NO_TOPIC
 from voc.segment import build_nlp, make_tokenizer, segment_records
 from voc.sources import IngestResult, ingest_sources
 from voc.taxonomy import Taxonomy, load_taxonomy
-from voc.topics import JiebaTokens, TopicState, discover_topics
+from voc.topics import JiebaTokens, TopicState, discover_topics, outlier_share, refit_reasons
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -161,7 +161,7 @@ def run_pipeline(
             if len(previous["units"])
             else embeddings
         )
-        state = TopicState(previous["topics"], previous["topic_centroids"])
+        state = TopicState(previous["topics"], previous["topic_centroids"], previous["topic_runs"])
         assignments, state = timed(
             "topics", _topics, all_units, all_embeddings, state, taxonomy, config, embedder,
             tokenizer, run_id, refit_topics,
@@ -203,6 +203,8 @@ def run_pipeline(
             "units_total": len(all_units),
             "per_source": json.dumps(accounting, ensure_ascii=False),
             "timings": json.dumps(timings),
+            "topic_outlier_share": outlier_share(assignments),
+            "topic_refits": json.dumps(refit_reasons(state, run_id), ensure_ascii=False),
         }
         tables["runs"] = pd.concat([previous["runs"], pd.DataFrame([run_row])], ignore_index=True)
 
@@ -250,7 +252,7 @@ def _topics(
     tokens = JiebaTokens(tokenizer, taxonomy.stopwords)
     return discover_topics(
         units, embeddings, state, taxonomy, config.topics, embedder, tokens, run_id,
-        seed=config.seed, refit=refit,
+        seed=config.seed, refit=refit, is_new=(units["run_id"] == run_id).to_numpy(),
     )  # fmt: skip
 
 
@@ -301,6 +303,7 @@ def assemble_tables(
         "agent_turns": pd.concat([previous["agent_turns"], agent_turns], ignore_index=True),
         "topics": state.topics,
         "topic_centroids": state.centroids,
+        "topic_runs": state.runs,
         "topic_assignments": assignments,
     }
 
@@ -320,7 +323,7 @@ def build_aggregates(
         return {
             "daily_aggregates": daily_aggregates(con),
             "product_scorecard": product_scorecard(con),
-            "alerts": negative_alerts(con, config.alerts, run_id),
+            "alerts": all_alerts(con, config.alerts, run_id),
         }
 
 

@@ -59,13 +59,15 @@ TOPICS = pa.schema(
         ("topic_id", pa.int64()),
         ("category", pa.string()),
         ("subtopic", pa.string()),  # taxonomy subtopic id the topic matches, if any
+        ("subtopic_name", pa.string()),  # its Chinese name: category -> subtopic -> topic
         ("label", pa.string()),  # readable Chinese label
         ("keywords", pa.string()),  # best c-TF-IDF keywords, comma separated
         ("size", pa.int64()),  # units currently assigned
         ("representative_unit_ids", pa.string()),  # comma separated unit ids
         ("status", pa.string()),  # "active" or "retired"
-        ("first_run_id", pa.string()),
-        ("last_run_id", pa.string()),
+        ("first_run_id", pa.string()),  # the run whose fit created the topic
+        ("last_run_id", pa.string()),  # the last run that assigned units to it
+        ("retired_run_id", pa.string()),  # the refit that found it gone (null: active)
     ]
 )
 
@@ -75,6 +77,27 @@ TOPIC_CENTROIDS = pa.schema(
         ("category", pa.string()),
         ("embed_model", pa.string()),
         ("centroid", pa.list_(pa.float32())),
+    ]
+)
+
+TOPIC_RUNS = pa.schema(
+    [
+        # One row per run x category with a topic model: did it refit, and why.
+        ("run_id", pa.string()),
+        ("category", pa.string()),
+        ("embed_model", pa.string()),
+        ("refit", pa.bool_()),
+        ("reason", pa.string()),  # "first fit", "asked", "drift: ...", "no drift", ...
+        ("units", pa.int64()),  # the category's units this run
+        ("new_units", pa.int64()),  # of them, new this run
+        ("sample_size", pa.int64()),  # units the fit saw (0 when assigning only)
+        ("topics", pa.int64()),  # active topics after the run
+        ("outlier_share", pa.float64()),  # of all the category's units, after the run
+        ("mean_similarity", pa.float64()),  # to the assigned centroid, over all units
+        ("new_outlier_share", pa.float64()),  # new units against the old centroids
+        ("new_mean_similarity", pa.float64()),
+        ("baseline_outlier_share", pa.float64()),  # from the last fit: what drift is against
+        ("baseline_mean_similarity", pa.float64()),
     ]
 )
 
@@ -129,13 +152,13 @@ ALERTS = pa.schema(
     [
         ("alert_id", pa.string()),
         ("date", pa.date32()),
-        ("kind", pa.string()),  # "negative_spike"
+        ("kind", pa.string()),  # "negative_volume", "negative_share", "emerging_topic"
         ("product", pa.string()),
         ("category", pa.string()),
         ("topic_id", pa.int64()),
         ("units", pa.int64()),
-        ("observed", pa.float64()),  # negative units that day
-        ("expected", pa.float64()),  # negative units expected from the baseline share
+        ("observed", pa.float64()),  # negative units (emerging_topic: topic units) that day
+        ("expected", pa.float64()),  # the same, expected from the trailing baseline
         ("baseline_share", pa.float64()),
         ("statistic", pa.float64()),  # z score of the binomial test
         ("p_value", pa.float64()),
@@ -186,6 +209,8 @@ RUNS = pa.schema(
         ("units_total", pa.int64()),
         ("per_source", pa.string()),  # JSON: the same accounting per source
         ("timings", pa.string()),  # JSON: seconds per step
+        ("topic_outlier_share", pa.float64()),  # units in topic categories with no topic
+        ("topic_refits", pa.string()),  # JSON: category -> why its topics were refitted
     ]
 )
 
@@ -194,6 +219,7 @@ TABLES: dict[str, pa.Schema] = {
     "units": UNITS,
     "topics": TOPICS,
     "topic_centroids": TOPIC_CENTROIDS,
+    "topic_runs": TOPIC_RUNS,
     "topic_assignments": TOPIC_ASSIGNMENTS,
     "daily_aggregates": DAILY_AGGREGATES,
     "product_scorecard": PRODUCT_SCORECARD,

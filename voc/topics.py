@@ -11,7 +11,13 @@ matrix product, and a nightly run needs no refit.
 Topic ids are global integers kept in a registry (the ``topics`` table). When a
 category is refitted, new topics are matched to the previous ones by centroid
 similarity with an optimal assignment: matches keep their id, new themes get new
-ids, and vanished ones are marked ``retired``.
+ids, and vanished ones are marked ``retired`` (with the run that retired them).
+
+A category is refitted only on its first run, when asked (``refit`` /
+``topics.rebuild``), or when its new units drift away from the topics: more of them
+fall below the outlier threshold, or they sit further from their centroids, than
+the units did right after the last fit. Each run adds one row per category to the
+``topic_runs`` table saying what was done and why.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jieba
 import numpy as np
@@ -28,7 +34,7 @@ from scipy.optimize import linear_sum_assignment
 
 from voc.config import TopicConfig
 from voc.embed import Embedder, normalise_rows
-from voc.schemas import NO_TOPIC
+from voc.schemas import NO_TOPIC, TABLES, empty
 from voc.taxonomy import Category, Taxonomy
 
 log = logging.getLogger(__name__)
@@ -202,12 +208,62 @@ def match_topics(
     }
 
 
+@dataclass(frozen=True)
+class FitStats:
+    """How well units fit a category's topics: the no-topic share and mean similarity."""
+
+    outlier_share: float
+    mean_similarity: float
+
+    @classmethod
+    def of(cls, index: np.ndarray, score: np.ndarray) -> FitStats:
+        """Stats of one assignment (``assign_to_centroids`` output); NaN when empty."""
+        if len(index) == 0:
+            return cls(float("nan"), float("nan"))
+        return cls(float((index == NO_TOPIC).mean()), float(score.mean()))
+
+
+def detect_drift(new: FitStats, new_units: int, baseline: FitStats, config: TopicConfig) -> str:
+    """Why the category's topics no longer fit its new units, or ``""`` if they still do.
+
+    New units that land without a topic more often, or sit further from their
+    centroids, than the units of the last fit did are themes the topics do not know.
+
+    Args:
+        new: Stats of this run's new units against the current centroids.
+        new_units: How many new units ``new`` is over (too few prove nothing).
+        baseline: Stats of the units at the last fit.
+        config: The drift thresholds.
+    """
+    if new_units < config.drift_min_units:
+        return ""
+    rise = new.outlier_share - baseline.outlier_share
+    if rise >= config.drift_outlier_rise:
+        return (
+            f"drift: {new.outlier_share:.1%} of {new_units} new units without a topic"
+            f" vs {baseline.outlier_share:.1%} at the last fit"
+        )
+    drop = baseline.mean_similarity - new.mean_similarity
+    if drop >= config.drift_similarity_drop:
+        return (
+            f"drift: mean similarity of {new_units} new units {new.mean_similarity:.3f}"
+            f" vs {baseline.mean_similarity:.3f} at the last fit"
+        )
+    return ""
+
+
 @dataclass
 class TopicState:
-    """The topic registry: every topic ever seen, with centroids of the active ones."""
+    """The topic registry: every topic ever seen, centroids of the active ones, fit history."""
 
     topics: pd.DataFrame  # schema TOPICS
     centroids: pd.DataFrame  # schema TOPIC_CENTROIDS
+    runs: pd.DataFrame = field(default_factory=lambda: empty("topic_runs"))  # TOPIC_RUNS
+
+    def __post_init__(self) -> None:
+        # A store published before a column existed lacks it; start it empty.
+        self.topics = _with_columns(self.topics, "topics")
+        self.runs = _with_columns(self.runs, "topic_runs")
 
     def next_id(self) -> int:
         return int(self.topics["topic_id"].max()) + 1 if len(self.topics) else 0
@@ -230,6 +286,23 @@ class TopicState:
         matrix = np.stack([np.asarray(c, dtype=np.float32) for c in rows["centroid"]])
         return rows["topic_id"].to_numpy(dtype=np.int64), matrix
 
+    def last_fit(self, category: str, embed_model: str) -> FitStats | None:
+        """Stats of the category's units right after its last fit: the drift baseline."""
+        fits = self.runs[
+            (self.runs["category"] == category)
+            & (self.runs["embed_model"] == embed_model)
+            & self.runs["refit"].fillna(False).astype(bool)
+        ]
+        if fits.empty:
+            return None
+        last = fits.iloc[-1]
+        return FitStats(float(last["outlier_share"]), float(last["mean_similarity"]))
+
+
+def _with_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    missing = [name for name in TABLES[table].names if name not in frame.columns]
+    return frame.assign(**{name: None for name in missing}) if missing else frame
+
 
 def discover_topics(
     units: pd.DataFrame,
@@ -242,9 +315,10 @@ def discover_topics(
     run_id: str,
     seed: int,
     refit: bool = False,
+    is_new: np.ndarray | None = None,
     skip_categories: Sequence[str] = ("other",),
 ) -> tuple[pd.DataFrame, TopicState]:
-    """Assign every unit a topic, fitting categories that have no topics yet.
+    """Assign every unit a topic; fit categories with no topics, asked for, or drifted.
 
     Args:
         units: Labelled units (``unit_id``, ``text``, ``category``, ``subtopic``) — all
@@ -252,20 +326,25 @@ def discover_topics(
         embeddings: Their vectors, aligned with ``units``.
         state: The registry from the previous run (empty on the first run).
         taxonomy: For the seed topics and readable subtopic names.
-        config: Topic settings.
+        config: Topic settings (``config.rebuild`` acts like ``refit``).
         embedder: The embedding model (its id keys the centroids).
         tokens: jieba tokenizer for keywords.
         run_id: Written into the registry.
         seed: Random state for sampling and UMAP.
         refit: Refit every category even when it already has topics.
+        is_new: Which units are new this run (drift is judged on them); all if None.
         skip_categories: Categories with no topic model (nothing actionable in them).
 
     Returns:
         ``(assignments, new state)``; assignments hold unit_id, topic_id, category,
-        similarity for every unit.
+        similarity for every unit. The state's ``runs`` gains one row per category
+        saying whether it was refitted and why.
     """
+    refit = refit or config.rebuild
+    is_new = np.ones(len(units), dtype=bool) if is_new is None else np.asarray(is_new, bool)
     topic_rows = state.topics.copy()
     centroid_rows = state.centroids.copy()
+    run_rows = []
     topic_of_unit = np.full(len(units), NO_TOPIC, dtype=np.int64)
     similarity = np.zeros(len(units), dtype=np.float32)
     next_id = state.next_id()
@@ -274,36 +353,56 @@ def discover_topics(
         mask = (units["category"] == category.id).to_numpy()
         if category.id in skip_categories or not mask.any():
             continue
-        vectors = embeddings[mask]
+        vectors, new = embeddings[mask], is_new[mask]
         ids, centroids = state.active(category.id, embedder.model_id)
-        if refit or len(ids) == 0:
-            if mask.sum() < config.min_units:
-                log.info("topics: %s has %d units, too few to fit", category.id, mask.sum())
-                continue
-            ids, centroids, keywords, next_id, topic_rows = _refit_category(
-                units[mask], vectors, category, ids, centroids, topic_rows, next_id,
-                config, embedder, tokens, run_id, seed,
-            )  # fmt: skip
-            centroid_rows = pd.concat(
-                [
-                    centroid_rows[~centroid_rows["topic_id"].isin(ids)],
-                    pd.DataFrame(
-                        {
-                            "topic_id": ids,
-                            "category": category.id,
-                            "embed_model": embedder.model_id,
-                            "centroid": [c.astype(np.float32) for c in centroids],
-                        }
-                    ),
-                ],
-                ignore_index=True,
+        record = {"new_units": int(new.sum()), "sample_size": 0}
+        reason = "first fit" if len(ids) == 0 else ""
+        if len(ids):
+            index, score = assign_to_centroids(vectors, centroids, config.outlier_threshold)
+            now = FitStats.of(index[new], score[new])
+            # a store from before fit stats were kept: the earlier units stand in
+            baseline = state.last_fit(category.id, embedder.model_id) or FitStats.of(
+                index[~new], score[~new]
             )
-            topic_rows = _set_keywords(topic_rows, ids, keywords)
-        if len(ids) == 0:
-            continue  # the fit found no structure: every unit stays without a topic
+            record.update(_stats_columns("new_", now) | _stats_columns("baseline_", baseline))
+            reason = "asked" if refit else detect_drift(now, int(new.sum()), baseline, config)
+        if reason and mask.sum() < config.min_units:
+            log.info("topics: %s has %d units, too few to fit", category.id, mask.sum())
+            if len(ids) == 0:
+                continue
+            reason = f"{reason}; only {mask.sum()} units, not refitted"
+        elif reason:
+            model, sample_size = _fit_category(
+                units[mask], vectors, category, config, embedder, tokens, seed
+            )
+            ids, topic_rows, next_id = _register(
+                topic_rows, category.id, ids, centroids, model.centroids_, next_id,
+                config.match_threshold, run_id,
+            )  # fmt: skip
+            centroids = model.centroids_
+            centroid_rows = _replace_centroids(
+                centroid_rows, category.id, embedder.model_id, ids, centroids
+            )
+            topic_rows = _set_keywords(topic_rows, ids, model.keywords_)
+            record.update(refit=True, sample_size=sample_size)
+            log.info("topics: %s refitted (%s)", category.id, reason)
         index, score = assign_to_centroids(vectors, centroids, config.outlier_threshold)
-        topic_of_unit[mask] = np.where(index >= 0, ids[np.maximum(index, 0)], NO_TOPIC)
-        similarity[mask] = score
+        if len(ids):
+            topic_of_unit[mask] = np.where(index >= 0, ids[np.maximum(index, 0)], NO_TOPIC)
+            similarity[mask] = score
+        run_rows.append(
+            {
+                "run_id": run_id,
+                "category": category.id,
+                "embed_model": embedder.model_id,
+                "refit": record.pop("refit", False),
+                "reason": reason or "no drift",
+                "units": int(mask.sum()),
+                "topics": len(ids),
+                **_stats_columns("", FitStats.of(index, score)),
+                **record,
+            }
+        )
 
     assignments = pd.DataFrame(
         {
@@ -314,26 +413,54 @@ def discover_topics(
         }
     )
     topic_rows = _describe(topic_rows, units, embeddings, assignments, taxonomy, config, run_id)
-    return assignments, TopicState(topics=topic_rows, centroids=centroid_rows)
+    runs = _append(state.runs, pd.DataFrame(run_rows, columns=TABLES["topic_runs"].names))
+    log.info(
+        "topics: %.1f%% of units in topic categories have no topic",
+        100 * outlier_share(assignments, skip_categories),
+    )
+    return assignments, TopicState(topics=topic_rows, centroids=centroid_rows, runs=runs)
 
 
-def _refit_category(
+def outlier_share(assignments: pd.DataFrame, skip_categories: Sequence[str] = ("other",)) -> float:
+    """Share of units outside ``skip_categories`` left without a topic (0 with none)."""
+    eligible = assignments[~assignments["category"].isin(list(skip_categories))]
+    return float((eligible["topic_id"] == NO_TOPIC).mean()) if len(eligible) else 0.0
+
+
+def refit_reasons(state: TopicState, run_id: str) -> dict[str, str]:
+    """category -> why its topics were refitted in ``run_id`` (categories refitted only)."""
+    rows = state.runs[(state.runs["run_id"] == run_id) & state.runs["refit"].astype(bool)]
+    return dict(zip(rows["category"], rows["reason"], strict=True))
+
+
+def _stats_columns(prefix: str, stats: FitStats) -> dict[str, float]:
+    return {
+        f"{prefix}outlier_share": stats.outlier_share,
+        f"{prefix}mean_similarity": stats.mean_similarity,
+    }
+
+
+def _append(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``concat`` that skips empty frames (pandas warns about their dtypes otherwise)."""
+    parts = [f for f in (frame, rows) if len(f)]
+    return pd.concat(parts, ignore_index=True) if parts else frame
+
+
+def _fit_category(
     units: pd.DataFrame,
     vectors: np.ndarray,
     category: Category,
-    old_ids: np.ndarray,
-    old_centroids: np.ndarray,
-    topic_rows: pd.DataFrame,
-    next_id: int,
     config: TopicConfig,
     embedder: Embedder,
     tokens: JiebaTokens,
-    run_id: str,
     seed: int,
-) -> tuple[np.ndarray, np.ndarray, list[list[str]], int, pd.DataFrame]:
-    order = np.argsort(
-        units["unit_id"].to_numpy(), kind="stable"
-    )  # sample independent of row order
+) -> tuple[CategoryTopicModel, int]:
+    """Fit the category's model on a seeded sample; returns it and the sample size.
+
+    The sample is drawn from the units sorted by id, so it does not depend on the
+    order rows arrive in, and memory is bounded by ``config.sample_size``.
+    """
+    order = np.argsort(units["unit_id"].to_numpy(), kind="stable")
     rng = np.random.default_rng(seed)
     sample = (
         order
@@ -350,43 +477,70 @@ def _refit_category(
         len(sample),
         len(model.centroids_),
     )
+    return model, len(sample)
 
-    matches = match_topics(model.centroids_, old_centroids, config.match_threshold)
+
+def _register(
+    topic_rows: pd.DataFrame,
+    category: str,
+    old_ids: np.ndarray,
+    old_centroids: np.ndarray,
+    new_centroids: np.ndarray,
+    next_id: int,
+    match_threshold: float,
+    run_id: str,
+) -> tuple[np.ndarray, pd.DataFrame, int]:
+    """Give a refit's topics ids: matched ones keep theirs, new themes get new ones.
+
+    Every other active topic of the category is retired in ``run_id``.
+
+    Returns:
+        ``(ids of the new topics, updated registry rows, next free id)``.
+    """
+    matches = match_topics(new_centroids, old_centroids, match_threshold)
     new_ids = []
-    for i in range(len(model.centroids_)):
+    for i in range(len(new_centroids)):
         if i in matches:
             new_ids.append(int(old_ids[matches[i]]))
         else:
             new_ids.append(next_id)
             next_id += 1
-    new_ids_arr = np.array(new_ids, dtype=np.int64)
-    retired = set(old_ids.tolist()) - set(new_ids)
     topic_rows = topic_rows.copy()
-    topic_rows.loc[topic_rows["topic_id"].isin(retired), "status"] = "retired"
+    retiring = (
+        (topic_rows["category"] == category)
+        & (topic_rows["status"] == "active")
+        & ~topic_rows["topic_id"].isin(new_ids)
+    )
+    topic_rows.loc[retiring, ["status", "retired_run_id", "size"]] = ["retired", run_id, 0]
     fresh = [t for t in new_ids if t not in set(topic_rows["topic_id"])]
     if fresh:
-        topic_rows = pd.concat(
-            [
-                topic_rows,
-                pd.DataFrame(
-                    {
-                        "topic_id": fresh,
-                        "category": category.id,
-                        "subtopic": None,
-                        "label": "",
-                        "keywords": "",
-                        "size": 0,
-                        "representative_unit_ids": "",
-                        "status": "active",
-                        "first_run_id": run_id,
-                        "last_run_id": run_id,
-                    }
-                ),
-            ],
-            ignore_index=True,
+        rows = pd.DataFrame(
+            {name: None for name in TABLES["topics"].names}, index=range(len(fresh))
         )
+        rows = rows.assign(
+            topic_id=fresh, category=category, label="", keywords="", size=0,
+            representative_unit_ids="", status="active", first_run_id=run_id,
+            last_run_id=run_id,
+        )  # fmt: skip
+        topic_rows = _append(topic_rows, rows)
     topic_rows.loc[topic_rows["topic_id"].isin(new_ids), "status"] = "active"
-    return new_ids_arr, model.centroids_, model.keywords_, next_id, topic_rows
+    return np.array(new_ids, dtype=np.int64), topic_rows, next_id
+
+
+def _replace_centroids(
+    rows: pd.DataFrame, category: str, embed_model: str, ids: np.ndarray, centroids: np.ndarray
+) -> pd.DataFrame:
+    """The category's centroids for ``embed_model`` become exactly ``ids``/``centroids``."""
+    stale = (rows["category"] == category) & (rows["embed_model"] == embed_model)
+    fresh = pd.DataFrame(
+        {
+            "topic_id": ids,
+            "category": category,
+            "embed_model": embed_model,
+            "centroid": [c.astype(np.float32) for c in centroids],
+        }
+    )
+    return _append(rows[~stale & ~rows["topic_id"].isin(ids)], fresh)
 
 
 def _set_keywords(topics: pd.DataFrame, ids: np.ndarray, keywords: list[list[str]]) -> pd.DataFrame:
@@ -394,6 +548,48 @@ def _set_keywords(topics: pd.DataFrame, ids: np.ndarray, keywords: list[list[str
     for topic_id, words in zip(ids, keywords, strict=True):
         topics.loc[topics["topic_id"] == topic_id, "keywords"] = ", ".join(words)
     return topics
+
+
+def match_subtopic(
+    member_subtopics: pd.Series, keywords: Sequence[str], category: Category | None
+) -> str | None:
+    """The taxonomy subtopic a topic belongs to, if one clearly fits.
+
+    First choice: the subtopic most of the topic's units were labelled with (at
+    least 40% of them). Otherwise the subtopic whose seed words appear most among
+    the topic's keywords — a topic of "续航, 没电, 充电" sits under battery even when
+    its clauses name no seed word outright.
+    """
+    counts = member_subtopics.dropna().value_counts()
+    if len(counts) and counts.iloc[0] >= 0.4 * len(member_subtopics):
+        return str(counts.index[0])
+    if category is None:
+        return None
+    words = set(keywords)
+    overlap = [(len(words & set(s.seeds)), s.id) for s in category.subtopics]
+    best = max(overlap, default=(0, None), key=lambda pair: pair[0])
+    return best[1] if best[0] > 0 else None
+
+
+def topic_label(keywords: Sequence[str], subtopic_name: str | None, topic_id: int) -> str:
+    """Readable label: ``<subtopic name>：<three best keywords joined by ·>``."""
+    words = "·".join(keywords[:3]) or f"topic {topic_id}"
+    return f"{subtopic_name}：{words}" if subtopic_name else words
+
+
+def representatives(
+    unit_ids: np.ndarray, texts: np.ndarray, vectors: np.ndarray, count: int
+) -> list[str]:
+    """Ids of the ``count`` units nearest the members' centroid, one per distinct text."""
+    centroid = normalise_rows(vectors.mean(axis=0, keepdims=True))[0]
+    chosen, seen = [], set()
+    for i in np.argsort(-(vectors @ centroid), kind="stable"):
+        if texts[i] not in seen:
+            seen.add(texts[i])
+            chosen.append(str(unit_ids[i]))
+        if len(chosen) == count:
+            break
+    return chosen
 
 
 def _describe(
@@ -407,32 +603,28 @@ def _describe(
 ) -> pd.DataFrame:
     """Sizes, subtopic, readable label and representative verbatims per topic."""
     topics = topics.copy()
+    categories = {c.id: c for c in taxonomy.categories}
     names = {(c.id, s.id): s.name_zh for c in taxonomy.categories for s in c.subtopics}
     topic_ids = assignments["topic_id"].to_numpy()
+    unit_ids, texts = units["unit_id"].to_numpy(), units["text"].to_numpy()
     for row in topics.itertuples():
         members = np.flatnonzero(topic_ids == row.topic_id)
         if len(members) == 0:
+            topics.at[row.Index, "size"] = 0
             continue
-        topics.at[row.Index, "size"] = len(members)
-        topics.at[row.Index, "last_run_id"] = run_id
-        subtopics = units["subtopic"].iloc[members].dropna()
-        subtopic = None
-        if len(subtopics) and subtopics.value_counts().iloc[0] >= 0.4 * len(members):
-            subtopic = subtopics.value_counts().index[0]
-        topics.at[row.Index, "subtopic"] = subtopic
-        words = [w for w in str(row.keywords).split(", ") if w][:3]
-        head = names.get((row.category, subtopic), "")
-        label = "·".join(words) or f"topic {row.topic_id}"
-        topics.at[row.Index, "label"] = f"{head}：{label}" if head else label
-        centroid = normalise_rows(embeddings[members].mean(axis=0, keepdims=True))[0]
-        closeness = embeddings[members] @ centroid
-        chosen, seen = [], set()
-        for i in members[np.argsort(-closeness, kind="stable")]:
-            text = units["text"].iloc[i]
-            if text not in seen:
-                seen.add(text)
-                chosen.append(units["unit_id"].iloc[i])
-            if len(chosen) == config.representatives:
-                break
-        topics.at[row.Index, "representative_unit_ids"] = ",".join(chosen)
+        keywords = [w for w in str(row.keywords or "").split(", ") if w]
+        subtopic = match_subtopic(
+            units["subtopic"].iloc[members], keywords, categories.get(row.category)
+        )
+        name = names.get((row.category, subtopic))
+        chosen = representatives(
+            unit_ids[members], texts[members], embeddings[members], config.representatives
+        )
+        topics.loc[
+            row.Index,
+            ["size", "last_run_id", "subtopic", "subtopic_name", "label", "representative_unit_ids"],
+        ] = [
+            len(members), run_id, subtopic, name, topic_label(keywords, name, row.topic_id),
+            ",".join(chosen),
+        ]  # fmt: skip
     return topics
