@@ -68,6 +68,25 @@ def test_planted_share_spike_is_found():
     assert found.iloc[0]["baseline_share"] == pytest.approx(0.1, abs=0.02)
 
 
+def test_spike_in_one_topic_is_found_where_its_category_hides_it():
+    rng = np.random.default_rng(1)
+    busy = _units_from_counts([(int(n), int(n)) for n in rng.poisson(12, 31)]).assign(topic_id=1)
+    quiet = [(int(n), int(n)) for n in rng.poisson(0.3, 30)] + [(6, 6)]
+    spike = _units_from_counts(quiet).assign(topic_id=2)
+    spike["unit_id"] = "t2-" + spike["unit_id"]
+    spike["doc_id"] = "t2-" + spike["doc_id"]
+    alerts = negative_alerts(_connect(pd.concat([busy, spike])), AlertConfig(), "r")
+
+    found = alerts[alerts["topic_id"] == 2]
+    assert found["date"].tolist() == [dt.date(2026, 10, 31)]
+    assert found.iloc[0]["category"] == "product_quality"
+    examples = found.iloc[0]["example_unit_ids"].split(",")
+    assert examples and all(u.startswith("t2-") for u in examples)
+    assert alerts[alerts["topic_id"] == 1].empty
+    assert alerts[(alerts["topic_id"] == -1) & (alerts["date"] == dt.date(2026, 10, 31))].empty
+    assert alerts["alert_id"].is_unique
+
+
 def test_pure_noise_gives_few_false_alarms():
     """Stationary series: the false-alarm rate per tested product-day stays under 0.5%.
 

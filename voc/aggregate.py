@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.stats import binom, poisson
 
 from voc.config import AlertConfig
+from voc.schemas import NO_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +48,13 @@ ORDER BY ALL
 """
 
 NEGATIVE_DAILY_SQL = """
-SELECT date, product, category,
+SELECT date, product, category, topic_id,
        count(*) AS units,
        count(*) FILTER (WHERE polarity = 'negative') AS negatives
 FROM units
 WHERE category <> 'other'
 GROUP BY ALL
-ORDER BY product, category, date
+ORDER BY product, category, topic_id, date
 """
 
 
@@ -160,8 +161,9 @@ def negative_alerts(
 ) -> pd.DataFrame:
     """Days on which negative feedback on a product spikes above its baseline.
 
-    Two one-sided tests per (product, category) and per product over all categories
-    (category ``all``), each day against the previous ``baseline_days`` days:
+    Two one-sided tests per product x category, per product over all categories
+    (category ``all``) and per product x category x topic, each day against the
+    previous ``baseline_days`` days:
 
     - ``negative_volume``: today's negative units against the baseline daily mean
       (Poisson). Catches a burst of complaints even where every unit is negative,
@@ -180,24 +182,31 @@ def negative_alerts(
     if daily.empty:
         return _no_alerts()
     daily["date"] = pd.to_datetime(daily["date"])
-    overall = daily.groupby(["date", "product"], as_index=False)[["units", "negatives"]].sum()
-    daily = pd.concat([daily, overall.assign(category="all")], ignore_index=True)
+    counts = ["units", "negatives"]
+    categories = daily.groupby(["date", "product", "category"], as_index=False)[counts].sum()
+    overall = categories.groupby(["date", "product"], as_index=False)[counts].sum()
+    cells = pd.concat(
+        [
+            categories.assign(topic_id=NO_TOPIC),
+            overall.assign(category="all", topic_id=NO_TOPIC),
+            daily[daily["topic_id"] != NO_TOPIC],
+        ],
+        ignore_index=True,
+    )
     alerts = []
-    for (product, category), series in daily.groupby(["product", "category"], sort=True):
-        series = series.set_index("date")[["units", "negatives"]].asfreq("D", fill_value=0)
+    keys = ["product", "category", "topic_id"]
+    for (product, category, topic_id), series in cells.groupby(keys, sort=True):
+        series = series.set_index("date")[counts].asfreq("D", fill_value=0)
         for day, test in _spike_tests(series, config):
-            alerts.append({"date": day.date(), "product": product, "category": category, **test})
+            cell = {"product": product, "category": category, "topic_id": topic_id}
+            alerts.append({"date": day.date(), **cell, **test})
     if not alerts:
         return _no_alerts()
     frame = pd.DataFrame(alerts)
-    frame["topic_id"] = -1
     frame["run_id"] = run_id
-    frame["alert_id"] = [
-        hashlib.sha1(f"{r.date}|{r.product}|{r.category}|{r.kind}".encode()).hexdigest()[:12]
-        for r in frame.itertuples()
-    ]
+    frame["alert_id"] = [_alert_id(r) for r in frame.itertuples()]
     frame["example_unit_ids"] = [
-        _examples(con, r.date, r.product, r.category) for r in frame.itertuples()
+        _examples(con, r.date, r.product, r.category, r.topic_id) for r in frame.itertuples()
     ]
     log.info("alerts: %d negative spikes", len(frame))
     return frame
@@ -336,12 +345,23 @@ def _severity(p_value: float, lift: float) -> str:
     return "low"
 
 
-def _examples(con: duckdb.DuckDBPyConnection, date, product: str, category: str) -> str:
+def _alert_id(alert) -> str:
+    """Stable across reruns; whole-category alerts keep the ids they had before topics."""
+    cell = f"{alert.date}|{alert.product}|{alert.category}|{alert.kind}"
+    if alert.topic_id != NO_TOPIC:
+        cell += f"|{alert.topic_id}"
+    return hashlib.sha1(cell.encode()).hexdigest()[:12]
+
+
+def _examples(
+    con: duckdb.DuckDBPyConnection, date, product: str, category: str, topic_id: int = NO_TOPIC
+) -> str:
     rows = con.execute(
         "SELECT unit_id FROM units WHERE date = ? AND product = ? AND (category = ? OR ? = 'all')"
+        " AND (topic_id = ? OR ? = -1)"
         " AND category <> 'other' AND polarity = 'negative'"
         " ORDER BY confidence DESC, unit_id LIMIT 5",
-        [date, product, category, category],
+        [date, product, category, category, topic_id, topic_id],
     ).fetchall()
     return ",".join(r[0] for r in rows)
 
