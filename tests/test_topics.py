@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 import voc.topics as topics_module
+from tests.fakes import HashingEmbedder
 from voc.config import TopicConfig
 from voc.embed import normalise_rows
 from voc.schemas import empty
@@ -307,3 +308,99 @@ def test_rebuild_in_config_refits_without_drift(keyword_topics, fake_embedder, t
                           rebuild=True)  # fmt: skip
     row = state2.runs.iloc[-1]
     assert (row["refit"], row["reason"], row["new_units"]) == (True, "asked", 0)
+
+
+# --- the real BERTopic on a synthetic corpus (fake embedder, so still offline) --------
+
+THEMES = {
+    "battery": ["电池", "续航", "没电", "充电", "耗电", "电量", "充不满", "发烫"],
+    "fading": ["掉色", "褪色", "洗了", "颜色", "染色", "发白", "变色", "色差"],
+    "smell": ["异味", "臭味", "刺鼻", "味道", "甲醛", "塑料味", "难闻", "熏人"],
+    "screen": ["屏幕", "黑屏", "花屏", "坏点", "亮点", "漏光", "闪屏", "屏裂"],
+    "seams": ["线头", "开线", "做工", "开胶", "起球", "脱线", "毛边", "缝线"],
+    "fake": ["假货", "高仿", "正品", "山寨", "翻新", "防伪", "专柜", "验货"],
+}
+
+
+def _themed_units(per_theme: int = 100) -> pd.DataFrame:
+    """Clauses of three theme words and a common tail: six themes, seeded."""
+    rng = np.random.default_rng(0)
+    tails = ["太差了", "很失望", "不行", "真的", "怎么回事", "无语"]
+    texts = [
+        "".join(rng.choice(words, 3, replace=False)) + str(rng.choice(tails))
+        for words in THEMES.values()
+        for _ in range(per_theme)
+    ]
+    return _units(texts)
+
+
+@pytest.fixture(scope="module")
+def real_runs(taxonomy):
+    """Fit on 90% twice (same seed), then 100%: nightly (assign) and forced refit."""
+    embedder = HashingEmbedder()
+    units = _themed_units()
+    embeddings = embedder.embed(units["text"].tolist())
+    new = np.zeros(len(units), dtype=bool)
+    new[np.random.default_rng(1).choice(len(units), len(units) // 10, replace=False)] = True
+    config = TopicConfig(min_topic_size=20, outlier_threshold=0.3)
+    tokens = JiebaTokens(make_tokenizer(), taxonomy.stopwords)
+
+    def run(rows, state=None, run_id="r1", refit=False):
+        state = state or TopicState(empty("topics"), empty("topic_centroids"))
+        return discover_topics(
+            units[rows].reset_index(drop=True), embeddings[rows], state, taxonomy, config,
+            embedder, tokens, run_id, seed=1, refit=refit, is_new=new[rows],
+        )  # fmt: skip
+
+    first, state = run(~new)
+    return {
+        "first": (first, state),
+        "again": run(~new),
+        "nightly": run(np.ones(len(units), bool), state, "r2"),
+        "refit": run(np.ones(len(units), bool), state, "r3", refit=True),
+    }
+
+
+def _kept(before: pd.DataFrame, after: pd.DataFrame) -> float:
+    """Share of units with a topic before that have the same topic id after."""
+    old = before.set_index("unit_id")["topic_id"]
+    old = old[old >= 0]
+    return float((after.set_index("unit_id")["topic_id"].loc[old.index] == old).mean())
+
+
+@pytest.mark.slow
+def test_same_input_gives_identical_topics(real_runs):
+    (first, state), (again, state_again) = real_runs["first"], real_runs["again"]
+    pd.testing.assert_frame_equal(first, again)
+    pd.testing.assert_frame_equal(state.topics, state_again.topics)
+    assert (first["topic_id"] >= 0).mean() > 0.85
+
+
+@pytest.mark.slow
+def test_ten_percent_new_data_keeps_earlier_units_on_their_ids(real_runs):
+    first, _ = real_runs["first"]
+    nightly, state = real_runs["nightly"]
+    assert _kept(first, nightly) == 1.0  # no drift: assigned to the same centroids
+    assert state.runs.iloc[-1][["refit", "reason", "new_units"]].tolist() == [
+        False,
+        "no drift",
+        60,
+    ]
+    refitted, state = real_runs["refit"]
+    assert _kept(first, refitted) >= 0.9  # a refit matched to the registry
+    assert state.runs.iloc[-1]["refit"]
+
+
+@pytest.mark.slow
+def test_real_topics_have_subtopic_label_and_three_to_five_verbatims(real_runs):
+    _, state = real_runs["first"]
+    topics = state.topics[state.topics["status"] == "active"]
+    assert 5 <= len(topics) <= 8  # six planted themes
+    for row in topics.itertuples():
+        assert 3 <= len(row.representative_unit_ids.split(",")) <= 5
+        assert row.keywords and row.label
+    # the planted themes are taxonomy subtopics; most topics find theirs
+    found = set(topics["subtopic"].dropna())
+    assert len(found & {"battery", "colour_fading", "smell", "workmanship", "counterfeit"}) >= 4
+    named = topics.dropna(subset=["subtopic"])
+    assert all(row.label.startswith(f"{row.subtopic_name}：") for row in named.itertuples())
