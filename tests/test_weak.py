@@ -8,10 +8,11 @@ from voc.weak import used_rows, weak_polarity_units
 
 def test_used_rows_parses_labelled_sources():
     labelled = pd.DataFrame({"source": ["shopping:1576:4", "jddc:12:0", "shopping:7:1", "odd"]})
-    assert used_rows(labelled) == {"shopping": {1576, 7}, "jddc": {12}}
+    # jddc sources count lines from 1, so line 12 is row position 11
+    assert used_rows(labelled) == {"shopping": {1576, 7}, "jddc": {11}}
     assert used_rows(None) == {}
     mixed = pd.concat([labelled, pd.DataFrame({"text": ["好"]})], ignore_index=True)  # NaN source
-    assert used_rows(mixed) == {"shopping": {1576, 7}, "jddc": {12}}
+    assert used_rows(mixed) == {"shopping": {1576, 7}, "jddc": {11}}
 
 
 def test_weak_units_from_the_public_data(shared_data):

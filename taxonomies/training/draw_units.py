@@ -1,0 +1,101 @@
+"""Draw unlabelled units from the public corpora for hand labelling (labelled_refs.csv).
+
+Run from the repo root:
+
+    .venv/bin/python taxonomies/training/draw_units.py --out /tmp/units_to_label.csv
+
+Writes ``n, source, text_sha1, text`` to a file OUTSIDE the repository (the corpora are
+not copied into it). The mix follows voc_dev's: review clauses from every product
+category of ``online_shopping_10_cats.csv`` and from ``waimai_10k.csv``, customer turns of
+``jddc_chat_sample.tsv`` and ``ecd_sample.txt``. Every row voc_dev draws from is left
+out, and so is any ECD line whose context equals one of them (each ECD context is
+stored twice) and any unit whose text equals a voc_dev unit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+import pandas as pd
+
+from voc.clean import TextCleaner
+from voc.config import DEFAULT_TAXONOMY, CleanConfig
+from voc.embed import text_sha1
+from voc.taxonomy import load_taxonomy
+from voc.train import SHARED_DATA, CorpusUnits
+from voc.weak import FIRST_ROW, SOURCES, used_rows
+
+HOLDOUT = SHARED_DATA / "labelled" / "voc_dev.csv"
+PER_SHOPPING_CATEGORY = 75
+WAIMAI, JDDC = 160, 700
+
+
+def review_units(corpora, name, rows, rng):
+    """One randomly chosen clause of each review row."""
+    out = []
+    for row in rows:
+        units = corpora.units(name, row)
+        if units:
+            index = rng.randrange(len(units))
+            out.append((f"{name}:{row}:{index}", units[index]))
+    return out
+
+
+def draw(seed: int) -> pd.DataFrame:
+    rng = random.Random(seed)
+    taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
+    cleaner = TextCleaner(CleanConfig(mask_pii=False), taxonomy.boilerplate)
+    corpora = CorpusUnits(SHARED_DATA, cleaner)
+    dev = pd.read_csv(HOLDOUT, keep_default_na=False)
+    held = used_rows(dev)
+    dev_texts = {cleaner.normalise(t) for t in dev["text"]}
+    units = []
+
+    shopping = pd.read_csv(SHARED_DATA / SOURCES["shopping"])
+    for _, group in shopping.groupby("cat"):
+        rows = [r for r in group.index if r not in held["shopping"]]
+        units += review_units(corpora, "shopping", rng.sample(rows, PER_SHOPPING_CATEGORY), rng)
+    rows = [r for r in range(corpora.n_rows("waimai")) if r not in held["waimai"]]
+    units += review_units(corpora, "waimai", rng.sample(rows, WAIMAI), rng)
+
+    lines = [
+        line
+        for line in range(FIRST_ROW["jddc"], corpora.n_rows("jddc") + FIRST_ROW["jddc"])
+        if line - FIRST_ROW["jddc"] not in held["jddc"] and corpora.units("jddc", line)
+    ]
+    units += [(f"jddc:{line}", corpora.units("jddc", line)[0]) for line in rng.sample(lines, JDDC)]
+
+    ecd = [corpora.units("ecd", line) for line in range(corpora.n_rows("ecd"))]
+    held_contexts = {tuple(ecd[line][1:-1]) for line in held["ecd"]}
+    seen_contexts = set()
+    for line, fields in enumerate(ecd):
+        context = tuple(fields[1:-1])
+        if context in held_contexts or context in seen_contexts:
+            continue
+        seen_contexts.add(context)
+        # customer turns are the odd fields; the last field is a candidate response
+        units += [(f"ecd:{line}:{i}", fields[i]) for i in range(1, len(fields) - 1, 2)]
+
+    frame = pd.DataFrame(units, columns=["source", "text"])
+    frame = frame[(frame["text"].str.len() > 0) & ~frame["text"].isin(dev_texts)]
+    frame = frame.drop_duplicates("text")
+    frame["text_sha1"] = [text_sha1(t) for t in frame["text"]]
+    frame.insert(0, "n", range(len(frame)))
+    return frame[["n", "source", "text_sha1", "text"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="CSV outside the repository")
+    parser.add_argument("--seed", type=int, default=9)
+    args = parser.parse_args()
+    frame = draw(args.seed)
+    frame.to_csv(args.out, index=False)
+    print(f"{len(frame)} units -> {args.out}")
+    print(frame["source"].str.split(":").str[0].value_counts().to_string())
+
+
+if __name__ == "__main__":
+    main()
