@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voc.clean import TextCleaner, clean_records
+from voc.clean import TextCleaner, clean_records, truncation_note
 from voc.config import CleanConfig, SourceConfig
 from voc.sources import ingest_source
 from voc.taxonomy import Taxonomy
@@ -118,12 +118,13 @@ def test_taxonomy_boilerplate_with_fullwidth_comma_is_removed(taxonomy: Taxonomy
     assert cleaner.clean(raw) == ("", True)
 
 
-def test_long_text_is_cut_to_max_text_chars() -> None:
+def test_long_text_is_cut_to_max_text_chars_with_a_note() -> None:
     cleaner = TextCleaner(CleanConfig(max_text_chars=50))
 
     text, _ = cleaner.clean("好" * 80)
 
-    assert text == "好" * 50
+    assert text == "好" * (50 - len(truncation_note(80))) + truncation_note(80)
+    assert len(text) == 50 and text.endswith("[已截断，原文80字]")
 
 
 def test_pii_is_masked(cleaner: TextCleaner) -> None:

@@ -26,6 +26,9 @@ _HTML_TAG = re.compile(r"<[^>]{0,200}>")
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _REPEATS = re.compile(r"([!?！？。.~～…])\1{2,}")
+# Masking looks this far past the cut, so a cut cannot leave half a phone number or
+# address that the patterns no longer recognise.
+_MASK_MARGIN = 100
 # Emoji carry sentiment; the common ones become words, the rest are dropped.
 _EMOJI_WORDS = {
     "👍": "赞", "👎": "差", "😡": "生气", "😠": "生气", "😤": "生气", "😭": "难过",
@@ -84,12 +87,21 @@ class TextCleaner:
     def clean(self, text: str) -> tuple[str, bool]:
         """Full cleaning of one text; returns (clean masked text, is default review)."""
         text = self.normalise(text)
-        if len(text) > self.config.max_text_chars:
-            text = text[: self.config.max_text_chars]
+        length, limit = len(text), self.config.max_text_chars
+        if length > limit:
+            text = text[: limit + _MASK_MARGIN]
         if self.config.mask_pii:
             text = mask_pii(text)
+        if length > limit:
+            note = truncation_note(length)
+            text = text[: limit - len(note)] + note
         text, default = self.strip_boilerplate(text)
         return text, default
+
+
+def truncation_note(length: int) -> str:
+    """The note ending a text that was cut, so readers of any table can see it was."""
+    return f"…[已截断，原文{length}字]"
 
 
 @dataclass

@@ -40,8 +40,10 @@ def detect_encoding(path: Path, data: bytes) -> str:
     best = charset_normalizer.from_bytes(data).best()
     if best is not None and best.encoding:
         return best.encoding
+    line = data[:first_bad].count(b"\n") + 1
     raise InputFileError(
-        f"{path}: cannot tell the text encoding (not UTF-8 from byte {first_bad}, not GBK/GB18030);"
+        f"{path}: cannot tell the text encoding (not UTF-8 from byte {first_bad} on line {line},"
+        " and not GBK/GB18030: the file may mix encodings or be cut off);"
         " re-save the file as UTF-8 or pass --encoding"
     )
 

@@ -61,8 +61,13 @@ def looks_like_jddc(head: str) -> bool:
 
 
 def read_delimited(path: Path, text: str, delimiter: str) -> tuple[pd.DataFrame, list[BadRow]]:
-    """CSV/TSV with a header row; ragged rows are reported, not guessed at."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """CSV/TSV with a header row; ragged rows are reported, not guessed at.
+
+    The reader is strict: a quote that is never closed (a file cut off mid-field) or
+    text after a closing quote is a bad row, not a field silently holding the rest of
+    the file.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -82,7 +87,13 @@ def read_delimited(path: Path, text: str, delimiter: str) -> tuple[pd.DataFrame,
         except StopIteration:
             break
         except csv.Error as exc:
-            bad.append((start, "", f"unparseable row: {exc}", ""))
+            reason = f"unparseable row: {exc}"
+            if "unexpected end of data" in str(exc):
+                reason = (
+                    f"a quote opened in row {start} is never closed, so lines {start}-"
+                    f"{reader.line_num} cannot be split into rows (is the file cut off?)"
+                )
+            bad.append((start, "", reason, ""))
             continue
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # a blank line is not a row
