@@ -18,6 +18,9 @@ from voc.taxonomy import Taxonomy, load_taxonomy
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+# A real PostgreSQL server (postgres_server, postgres_db), started only by tests using it.
+pytest_plugins = ["tests.pg_server"]
+
 
 @pytest.fixture(scope="session")
 def taxonomy() -> Taxonomy:

@@ -27,7 +27,7 @@ from voc.config import (
     VocConfig,
     load_config,
 )
-from voc.errors import StoreError, VocError
+from voc.errors import InputFileError, StoreError, VocError
 
 app = typer.Typer(
     help="voc: voice-of-the-customer mining for Chinese e-commerce text.",
@@ -112,8 +112,11 @@ def demo(
 
 @app.command()
 def run(
-    input: Annotated[list[Path], typer.Option("--input", "-i", help="Input file (repeatable).")],
     out: Annotated[str, typer.Option(help="Output directory (a rerun there is incremental).")],
+    input: Annotated[
+        list[Path] | None,
+        typer.Option("--input", "-i", help="Input file (repeatable); or sources in --config."),
+    ] = None,
     text_column: Annotated[str | None, typer.Option(help="Column with the text.")] = None,
     id_column: Annotated[str | None, typer.Option(help="Column with the review id.")] = None,
     product_column: Annotated[str | None, typer.Option(help="Column with the product.")] = None,
@@ -134,7 +137,9 @@ def run(
         rating=rating_column,
     )  # fmt: skip
     base = load_config(config) if config else VocConfig()
-    sources = base.sources + tuple(SourceConfig(path=str(p), columns=columns) for p in input)
+    sources = base.sources + tuple(SourceConfig(path=str(p), columns=columns) for p in input or ())
+    if not sources:
+        raise InputFileError("nothing to read: give --input FILE, or a --config with sources")
     settings = base.model_copy(
         update={"sources": sources, "publish": base.publish.model_copy(update={"out_dir": out})}
     )
@@ -297,6 +302,27 @@ def report(
     target = output or store.root / f"report-{run_id}.html"
     target.write_text(render_report(tables, load_taxonomy(taxonomy), run_id), encoding="utf-8")
     console.print(f"Report of run {run_id} -> [bold]{target}[/]")
+
+
+@app.command()
+def publish(
+    out: Annotated[Path, typer.Option(help="Output directory of `voc run`.")],
+    to: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL DSN (postgresql://user:pw@host/db); else $VOC_POSTGRES_DSN."),
+    ] = None,
+    schema: Annotated[str, typer.Option(help="Schema to write the tables into.")] = "voc",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Publish the last run's tables to a PostgreSQL schema, in one transaction."""
+    _setup_logging(verbose)
+    from voc.postgres import dsn_from, publish_to_postgres
+
+    done = publish_to_postgres(out, dsn_from(to), schema)
+    console.print(
+        f"Published run {done.run_id} to schema [bold]{done.schema}[/] ({done.target}): "
+        f"{sum(done.rows.values())} rows in {len(done.rows)} tables"
+    )
 
 
 @taxonomy_app.command("check")

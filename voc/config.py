@@ -10,11 +10,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from psycopg import ProgrammingError
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from voc.errors import ConfigError
 
@@ -68,6 +79,63 @@ class SourceConfig(_Frozen):
     @property
     def source_name(self) -> str:
         return self.name or Path(self.path).name
+
+
+class PostgresSourceConfig(_Frozen):
+    """One input read from a PostgreSQL table, incrementally by a watermark column.
+
+    Each run reads the rows whose ``watermark`` is at or past the largest value the
+    last published run saw; the rows at exactly that value are read again and counted
+    as duplicates, so a row committed late with the same value is never skipped. The
+    DSN comes from the environment variable ``dsn_env`` or from ``dsn``, which must not
+    hold a password: configs are hashed, logged and stored by Prefect.
+    """
+
+    type: Literal["postgresql"]
+    table: str  # "reviews" or "schema.reviews"
+    watermark: str  # e.g. an increasing id or an updated_at column
+    dsn: str | None = None  # without password (libpq reads PGPASSWORD or ~/.pgpass)
+    dsn_env: str = "VOC_POSTGRES_DSN"
+    name: str | None = None  # defaults to the table name; part of every doc_id
+    kind: Literal["auto", "review", "chat"] = "auto"
+    columns: ColumnMap = ColumnMap()
+    default_product: str = "unknown"
+    timezone: str = "Asia/Shanghai"
+    rating_scale: tuple[float, float] = (1, 5)
+
+    @property
+    def source_name(self) -> str:
+        return self.name or self.table
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password(cls, dsn: str | None) -> str | None:
+        if dsn is None:
+            return dsn
+        try:
+            params = conninfo_to_dict(dsn)
+        except ProgrammingError:  # its message may quote the DSN: do not repeat it
+            raise ValueError("not a valid PostgreSQL DSN (key=value or postgresql://)") from None
+        if "password" in params:
+            raise ValueError(
+                "holds a password; put the DSN with its password in the environment variable "
+                "named by dsn_env (VOC_POSTGRES_DSN), or use PGPASSWORD or ~/.pgpass"
+            )
+        return dsn
+
+
+def _source_type(value: object) -> str:
+    """Which model a ``sources`` entry is: ``type: postgresql``, else a file."""
+    if isinstance(value, dict):
+        return "postgresql" if value.get("type") == "postgresql" else "file"
+    return "postgresql" if isinstance(value, PostgresSourceConfig) else "file"
+
+
+AnySource = Annotated[
+    Annotated[SourceConfig, Tag("file")] | Annotated[PostgresSourceConfig, Tag("postgresql")],
+    Discriminator(_source_type),
+]
+SOURCE_TAGS = ("file", "postgresql")
 
 
 class CleanConfig(_Frozen):
@@ -138,7 +206,7 @@ class PublishConfig(_Frozen):
 class VocConfig(_Frozen):
     """Everything one run needs. ``VocConfig(sources=[...])`` is a working config."""
 
-    sources: tuple[SourceConfig, ...] = ()
+    sources: tuple[AnySource, ...] = ()
     seed: int = 42
     clean: CleanConfig = CleanConfig()
     segment: SegmentConfig = SegmentConfig()
@@ -150,7 +218,7 @@ class VocConfig(_Frozen):
 
     @field_validator("sources")
     @classmethod
-    def _names_unique(cls, sources: tuple[SourceConfig, ...]) -> tuple[SourceConfig, ...]:
+    def _names_unique(cls, sources: tuple[AnySource, ...]) -> tuple[AnySource, ...]:
         doubles = repeated([s.source_name for s in sources])
         if doubles:
             raise ValueError(f"source names must be unique, repeated: {doubles}; set `name:`")
@@ -169,6 +237,8 @@ def format_validation_error(error: ValidationError) -> list[str]:
     for item in error.errors():
         key = ""
         for part in item["loc"]:
+            if part in SOURCE_TAGS and re.fullmatch(r"sources\[\d+\]", key):
+                continue  # the union tag pydantic adds to the location: nothing the user wrote
             key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
         problems.append(f"{key or '<top>'}: {item['msg']}")
     return problems

@@ -67,3 +67,9 @@ class AccountingError(VocError):
     """Rows read do not equal rows published + duplicates + quarantined."""
 
     code = "E501"
+
+
+class PostgresError(StoreError):
+    """PostgreSQL cannot be reached, or refused a read or a publish (password never shown)."""
+
+    code = "E403"

@@ -33,6 +33,7 @@ from voc.config import VocConfig
 from voc.embed import CachedEmbedder, EmbeddingCache, build_embedder, embed_units
 from voc.errors import AccountingError
 from voc.labels import label_units
+from voc.postgres import known_watermarks, watermark_table
 from voc.publish import Store
 from voc.schemas import NO_TOPIC
 from voc.segment import build_nlp, make_tokenizer, segment_records
@@ -133,7 +134,8 @@ def run_pipeline(
     with store.lock():
         taxonomy = timed("load_taxonomy", load_taxonomy, config.labels.taxonomy)
         previous = timed("load_previous", store.load)
-        ingested = timed("ingest", ingest_sources, config.sources, today)
+        watermarks = known_watermarks(previous["source_watermarks"])
+        ingested = timed("ingest", ingest_sources, config.sources, today, watermarks)
         cleaned = timed(
             "clean", clean_records, ingested.records, config.clean, taxonomy.boilerplate,
             previous["documents"]["doc_id"].tolist(),
@@ -181,6 +183,9 @@ def run_pipeline(
             )  # fmt: skip
         )
         tables["quarantine"] = merge_quarantine(previous["quarantine"], ingested, cleaned, run_id)
+        tables["source_watermarks"] = watermark_table(
+            previous["source_watermarks"], ingested.watermarks, run_id
+        )
         report_html = None
         if config.publish.report:
             from voc.report import render_report

@@ -214,6 +214,17 @@ RUNS = pa.schema(
     ]
 )
 
+SOURCE_WATERMARKS = pa.schema(
+    [
+        # Where each incremental (PostgreSQL) source was read up to; published with the
+        # snapshot, so a failed run never moves it and the next run starts here.
+        ("source", pa.string()),
+        ("column", pa.string()),  # the watermark column in the source table
+        ("value", pa.string()),  # its largest value read, as PostgreSQL prints it
+        ("run_id", pa.string()),  # the run that read up to it
+    ]
+)
+
 TABLES: dict[str, pa.Schema] = {
     "documents": DOCUMENTS,
     "units": UNITS,
@@ -226,6 +237,7 @@ TABLES: dict[str, pa.Schema] = {
     "alerts": ALERTS,
     "quarantine": QUARANTINE,
     "agent_turns": AGENT_TURNS,
+    "source_watermarks": SOURCE_WATERMARKS,
     "runs": RUNS,
 }
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from voc.config import SourceConfig
+from voc.config import PostgresSourceConfig, SourceConfig
 from voc.errors import ColumnError
 from voc.pii import mask_pii
 from voc.sources.columns import detect_columns
@@ -42,25 +43,33 @@ _RAW_EXCERPT = 300
 
 @dataclass
 class IngestResult:
-    """What one or more sources gave: records, quarantined rows and per-source counts."""
+    """What one or more sources gave: records, quarantined rows and per-source counts.
+
+    ``watermarks`` holds, per incremental (PostgreSQL) source, the watermark column and
+    the largest value read from it; the run publishes it so the next run starts there.
+    """
 
     records: pd.DataFrame
     quarantine: pd.DataFrame
     rows_read: dict[str, int] = field(default_factory=dict)
+    watermarks: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def concat(cls, parts: list[IngestResult]) -> IngestResult:
         records = [p.records for p in parts if len(p.records)]
         quarantine = [p.quarantine for p in parts if len(p.quarantine)]
         rows_read: dict[str, int] = {}
+        watermarks: dict[str, tuple[str, str]] = {}
         for part in parts:
             rows_read.update(part.rows_read)
+            watermarks.update(part.watermarks)
         return cls(
             records=pd.concat(records, ignore_index=True) if records else _empty_records(),
             quarantine=(
                 pd.concat(quarantine, ignore_index=True) if quarantine else _empty_quarantine()
             ),
             rows_read=rows_read,
+            watermarks=watermarks,
         )
 
 
@@ -77,17 +86,33 @@ def stable_id(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def ingest_sources(sources: tuple[SourceConfig, ...], today: dt.date) -> IngestResult:
-    """Read every source. See :func:`ingest_source`."""
-    return IngestResult.concat([ingest_source(s, today) for s in sources])
+def ingest_sources(
+    sources: tuple[SourceConfig | PostgresSourceConfig, ...],
+    today: dt.date,
+    watermarks: Mapping[str, tuple[str, str]] | None = None,
+) -> IngestResult:
+    """Read every source. See :func:`ingest_source`.
+
+    ``watermarks`` maps a source name to where the last published run stopped reading
+    it, as ``(column, value)`` (incremental sources only).
+    """
+    watermarks = watermarks or {}
+    return IngestResult.concat(
+        [ingest_source(s, today, watermarks.get(s.source_name)) for s in sources]
+    )
 
 
-def ingest_source(source: SourceConfig, today: dt.date) -> IngestResult:
+def ingest_source(
+    source: SourceConfig | PostgresSourceConfig,
+    today: dt.date,
+    watermark: tuple[str, str] | None = None,
+) -> IngestResult:
     """Read one source into records.
 
     Args:
-        source: Where the file is and how to read it.
+        source: Where the file (or database table) is and how to read it.
         today: The run date, used as the date of records that carry no time.
+        watermark: For a PostgreSQL source, ``(column, value)`` to read from.
 
     Returns:
         Records (one per review or chat turn) and quarantined rows.
@@ -95,13 +120,42 @@ def ingest_source(source: SourceConfig, today: dt.date) -> IngestResult:
     Raises:
         InputFileError: the file is missing, empty, undecodable or of an unknown type.
         ColumnError: a named column is missing or no text column exists.
+        PostgresError: the database cannot be reached or the table cannot be read.
     """
+    if isinstance(source, PostgresSourceConfig):
+        from voc.postgres import read_table_source  # psycopg only when a database is read
+
+        return read_table_source(source, today, watermark)
     path = Path(source.path)
     frame, bad_rows, fmt, codec = read_file(path, source.format, source.encoding)
-    name = source.source_name
     log.info(
         "read %s: %d rows (%s, %s), %d unreadable", path, len(frame), fmt, codec, len(bad_rows)
     )
+    return records_from_frame(frame, bad_rows, source, path, today)
+
+
+def records_from_frame(
+    frame: pd.DataFrame,
+    bad_rows: list[tuple[int, str, str, str]],
+    source: SourceConfig | PostgresSourceConfig,
+    path: Path | str,
+    today: dt.date,
+) -> IngestResult:
+    """Detect the columns of a table of strings and turn its rows into records.
+
+    Shared by every reader, so a file and a database table are validated alike.
+
+    Args:
+        frame: All fields as strings (or None), plus the ``_row`` column.
+        bad_rows: Rows the reader could not read at all: ``(row, field, reason, raw)``.
+        source: The source's settings (name, columns, kind, time zone, rating scale).
+        path: Where the rows came from, as shown in ``quarantine.file``.
+        today: The run date.
+
+    Returns:
+        Records and quarantined rows; ``rows_read`` counts both.
+    """
+    name = source.source_name
     columns = detect_columns(frame, source.columns, str(path))
     kind = source.kind
     if kind == "auto":
@@ -123,7 +177,7 @@ def ingest_source(source: SourceConfig, today: dt.date) -> IngestResult:
 
 
 def _quarantine_row(
-    source: str, path: Path, row: int, fld: str, reason: str, raw: str
+    source: str, path: Path | str, row: int, fld: str, reason: str, raw: str
 ) -> dict[str, object]:
     return {
         "source": source,
@@ -145,8 +199,8 @@ def _build_records(
     frame: pd.DataFrame,
     columns: dict[str, str],
     kind: str,
-    source: SourceConfig,
-    path: Path,
+    source: SourceConfig | PostgresSourceConfig,
+    path: Path | str,
     today: dt.date,
     quarantine: list[dict[str, object]],
 ) -> pd.DataFrame:
@@ -232,8 +286,8 @@ _EPOCH = r"^\d{10}(?:\d{3})?$"
 def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """Parse times into naive local timestamps.
 
-    Times without an offset are taken as local shop time and kept as written; times
-    with an offset (``Z``, ``+08:00``) and Unix epochs are converted to ``timezone``.
+    Times without an offset are taken as local shop time and kept as written (to the
+    second); times with an offset (``Z``, ``+08:00``) and Unix epochs are converted to ``timezone``.
 
     Returns:
         ``(timestamps or NaT, mask of values that are present but unparseable)``.
@@ -247,12 +301,14 @@ def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]
     if epoch.any():
         seconds = text[epoch].map(lambda v: int(v) // 1000 if len(v) == 13 else int(v))
         stamps = pd.to_datetime(seconds, unit="s", utc=True)
-        parsed.loc[epoch] = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
+        parsed.loc[epoch] = stamps.dt.tz_convert(timezone).dt.tz_localize(None).dt.floor("s")
     if offset.any():
         stamps = pd.to_datetime(text[offset], errors="coerce", format="mixed", utc=True)
-        parsed.loc[offset] = stamps.dt.tz_convert(timezone).dt.tz_localize(None)
+        parsed.loc[offset] = stamps.dt.tz_convert(timezone).dt.tz_localize(None).dt.floor("s")
     if naive.any():
-        parsed.loc[naive] = pd.to_datetime(text[naive], errors="coerce", format="mixed")
+        # floored: documents keep whole seconds, and fractions would not fit the column
+        stamps = pd.to_datetime(text[naive], errors="coerce", format="mixed")
+        parsed.loc[naive] = stamps.dt.floor("s")
     return parsed, present & parsed.isna()
 
 
