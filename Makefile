@@ -16,7 +16,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install dirs demo test test-fast lint format clean model
+.PHONY: install dirs system-deps demo test test-fast lint format clean model
 
 install: $(VENV)/.installed
 
@@ -43,10 +43,14 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint dirs
+# Debian packages the tests use (PostgreSQL server, Chromium), installed only when missing.
+system-deps:
+	bash scripts/system-deps.sh
+
+test: lint dirs system-deps
 	$(BIN)/python -m pytest --timeout=1800
 
-test-fast: install dirs
+test-fast: install dirs system-deps
 	$(BIN)/python -m pytest -m "not slow"
 
 # Rebuild the classifier shipped in voc/resources/classifier from the repo's authored
