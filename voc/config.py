@@ -32,6 +32,7 @@ from voc.errors import ConfigError
 PACKAGE_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_ROOT.parent
 DEFAULT_TAXONOMY = PROJECT_ROOT / "taxonomies" / "default.yaml"
+DEFAULT_SERVICE_QA = PROJECT_ROOT / "taxonomies" / "service_qa.yaml"
 DEMO_DIR = PACKAGE_ROOT / "demo"
 DEFAULT_MODEL_DIR = PACKAGE_ROOT / "resources" / "classifier"
 
@@ -197,6 +198,18 @@ class AlertConfig(_Frozen):
     min_lift: float = Field(1.5, ge=1)  # observed share must be this many times the baseline
 
 
+class ServiceQAConfig(_Frozen):
+    # Prohibited phrases, attitude patterns, question words and response-time limits
+    # for the checks on agent replies (voc/service_qa.py).
+    rules: str = str(DEFAULT_SERVICE_QA)
+
+
+class SatisfactionConfig(_Frozen):
+    # An earlier complaint by the same customer about the same category this many days
+    # back makes a complaint a repeat (voc/satisfaction.py).
+    repeat_window_days: int = Field(30, ge=1)
+
+
 class PublishConfig(_Frozen):
     out_dir: str = "outputs"
     keep_snapshots: int = Field(3, ge=1)
@@ -214,6 +227,8 @@ class VocConfig(_Frozen):
     labels: LabelConfig = LabelConfig()
     topics: TopicConfig = TopicConfig()
     alerts: AlertConfig = AlertConfig()
+    service_qa: ServiceQAConfig = ServiceQAConfig()
+    satisfaction: SatisfactionConfig = SatisfactionConfig()
     publish: PublishConfig = PublishConfig()
 
     @field_validator("sources")
@@ -280,6 +295,9 @@ def load_config(path: str | Path) -> VocConfig:
     labels = data.get("labels")
     if isinstance(labels, dict) and isinstance(labels.get("taxonomy"), str):
         labels["taxonomy"] = str((base / labels["taxonomy"]).resolve())
+    service_qa = data.get("service_qa")
+    if isinstance(service_qa, dict) and isinstance(service_qa.get("rules"), str):
+        service_qa["rules"] = str((base / service_qa["rules"]).resolve())
     try:
         return VocConfig.model_validate(data)
     except ValidationError as exc:

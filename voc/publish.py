@@ -47,10 +47,25 @@ VIEWS = {
         LEFT JOIN topics t ON t.topic_id = u.topic_id
     """,
     "topic_trends": """
-        SELECT a.date, a.product, a.category, a.topic_id, t.label AS topic_label,
+        SELECT a.date, a.product, a.source_kind, a.category, a.topic_id, t.label AS topic_label,
                sum(a.units) AS units,
                sum(CASE WHEN a.polarity = 'negative' THEN a.units ELSE 0 END) AS negative_units
         FROM daily_aggregates a LEFT JOIN topics t USING (topic_id)
+        GROUP BY ALL
+    """,
+    "consultations_daily": """
+        SELECT date, product, source,
+               count(*) AS sessions,
+               sum(units_product_need) AS units_product_need,
+               sum(units_campaign_issue) AS units_campaign_issue,
+               sum(units_logistics) AS units_logistics,
+               sum(units_service) AS units_service,
+               sum(units_product_quality) AS units_product_quality,
+               sum(negative_units) AS negative_units,
+               sum(unanswered_questions) AS unanswered_questions,
+               sum(qa_findings) AS qa_findings,
+               avg(first_response_s) AS avg_first_response_s
+        FROM consultations
         GROUP BY ALL
     """,
 }

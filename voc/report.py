@@ -85,6 +85,10 @@ def render_report(tables: dict[str, pd.DataFrame], taxonomy: Taxonomy, run_id: s
         _category_chart(units, names, products),
         "<h2>产品记分卡 Product scorecard</h2>",
         _scorecard(tables.get("product_scorecard"), names, texts),
+        "<h2>客服质检 Service quality</h2>",
+        _service_qa(tables.get("service_qa"), tables.get("consultations")),
+        "<h2>满意度 Satisfaction</h2>",
+        _satisfaction(tables.get("satisfaction_daily"), products),
     ]
     for category in taxonomy.categories:
         if category.id == "other":
@@ -247,3 +251,136 @@ def _category_topics(
     )
     chart = trend.to_html(full_html=False, include_plotlyjs=False)
     return head + "".join(body) + chart
+
+
+SHOWN_FINDINGS = 50  # the report lists the most severe; the table holds them all
+_CONSULTATION_COLUMNS = {
+    "units_product_need": "产品需求 needs",
+    "units_campaign_issue": "活动 campaign",
+    "units_logistics": "物流 logistics",
+    "units_service": "服务 service",
+    "units_product_quality": "质量 quality",
+}
+
+
+def _service_qa(findings: pd.DataFrame | None, sessions: pd.DataFrame | None) -> str:
+    """Chat sessions per product, finding counts per check, then the most severe findings."""
+    if sessions is None or sessions.empty:
+        return "<p>No customer-service chats.</p>"
+    findings = findings if findings is not None else pd.DataFrame()
+    first = sessions["first_response_s"].dropna()
+    kpis = [
+        ("chat sessions", len(sessions)),
+        ("findings", len(findings)),
+        ("sessions with findings", int((sessions["qa_findings"] > 0).sum())),
+        ("median first response", f"{first.median():.0f} s" if len(first) else "no times"),
+    ]
+    parts = ["".join(f"<div class='kpi'><b>{_e(v)}</b>{_e(k)}</div>" for k, v in kpis)]
+    parts.append(_consultations_by_product(sessions))
+    if findings.empty:
+        return "".join(parts) + "<p>No findings.</p>"
+    counts = findings.groupby(["check_name", "severity"]).size().unstack(fill_value=0)
+    levels = [s for s in ("high", "medium", "low") if s in counts.columns]
+    rows = ["<table id='service-qa-counts'><tr><th>check</th>"]
+    rows += [f"<th class='{s}'>{s}</th>" for s in levels] + ["</tr>"]
+    for check, row in counts.iterrows():
+        rows.append(f"<tr><td>{_e(check)}</td>" + "".join(f"<td>{row[s]}</td>" for s in levels))
+        rows.append("</tr>")
+    rows.append("</table>")
+    parts.append("".join(rows))
+    parts.append(_findings_table(findings))
+    return "".join(parts)
+
+
+def _consultations_by_product(sessions: pd.DataFrame) -> str:
+    """What customers ask about per product: customer units per category, in chats."""
+    per_product = sessions.groupby("product", dropna=False).agg(
+        sessions=("doc_id", "size"),
+        **{column: (column, "sum") for column in _CONSULTATION_COLUMNS},
+        unanswered=("unanswered_questions", "sum"),
+        findings=("qa_findings", "sum"),
+        first_response=("first_response_s", "median"),
+    )
+    head = "".join(f"<th>{_e(label)}</th>" for label in _CONSULTATION_COLUMNS.values())
+    rows = [f"<table id='consultations'><tr><th>product</th><th>sessions</th>{head}"
+            "<th>unanswered questions</th><th>findings</th><th>median first response</th></tr>"]  # fmt: skip
+    for product, row in per_product.iterrows():
+        cells = "".join(f"<td>{int(row[c])}</td>" for c in _CONSULTATION_COLUMNS)
+        first = "-" if pd.isna(row["first_response"]) else f"{row['first_response']:.0f} s"
+        rows.append(
+            f"<tr data-product='{_e(product)}'><td>{_e(product)}</td><td>{row['sessions']}</td>"
+            f"{cells}<td>{int(row['unanswered'])}</td><td>{int(row['findings'])}</td>"
+            f"<td>{first}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _findings_table(findings: pd.DataFrame) -> str:
+    rank = findings["severity"].map({"high": 0, "medium": 1, "low": 2})
+    shown = findings.assign(_rank=rank).sort_values(["_rank", "date", "session_id", "turn_index"])
+    rows = [f"<p>The {min(len(shown), SHOWN_FINDINGS)} most severe of {len(shown)} findings "
+            "(all of them are in the <code>service_qa</code> table).</p>"
+            "<table id='service-qa'><tr><th>date</th><th>product</th><th>session</th><th>turn</th>"
+            "<th>check</th><th>severity</th><th>matched</th><th>evidence</th></tr>"]  # fmt: skip
+    for row in shown.head(SHOWN_FINDINGS).itertuples():
+        rows.append(
+            f"<tr data-product='{_e(row.product)}'><td>{_e(row.date)}</td><td>{_e(row.product)}</td>"
+            f"<td>{_e(row.session_id)}</td><td>{_e(row.turn_index)}</td><td>{_e(row.check_name)}</td>"
+            f"<td class='{_e(row.severity)}'>{_e(row.severity)}</td><td>{_e(row.matched)}</td>"
+            f"<td><div class='verbatim'>“{_e(row.evidence)}”</div></td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
+def _satisfaction(daily: pd.DataFrame | None, products: list[str]) -> str:
+    """Per product and source kind over the whole period, then the 7-day negative share."""
+    if daily is None or daily.empty:
+        return "<p>No satisfaction figures yet.</p>"
+    totals = daily.groupby(["product", "source_kind"], dropna=False)[
+        ["documents", "units", "negative_units", "rated", "promoters", "detractors",
+         "complaints", "repeat_complaints"]
+    ].sum()  # fmt: skip
+    rows = ["<table id='satisfaction'><tr><th>product</th><th>source</th><th>documents</th>"
+            "<th>negative units</th><th>rated</th><th>NPS-style score</th>"
+            "<th>repeat complaints</th></tr>"]  # fmt: skip
+    for (product, kind), row in totals.iterrows():
+        negative = row["negative_units"] / row["units"] if row["units"] else None
+        score = (
+            (row["promoters"] - row["detractors"]) * 100 / row["rated"] if row["rated"] else None
+        )
+        repeat = row["repeat_complaints"] / row["complaints"] if row["complaints"] else None
+        rows.append(
+            f"<tr data-product='{_e(product)}'><td>{_e(product)}</td><td>{_e(kind)}</td>"
+            f"<td>{row['documents']}</td><td>{_percent(negative)}</td><td>{row['rated']}</td>"
+            f"<td>{'-' if score is None else f'{score:+.0f}'}</td>"
+            f"<td>{_percent(repeat)} ({row['repeat_complaints']} of {row['complaints']})</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows) + _satisfaction_chart(daily, products)
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None or pd.isna(share) else f"{share:.0%}"
+
+
+def _satisfaction_chart(daily: pd.DataFrame, products: list[str]) -> str:
+    """Trailing 7-day negative share per product and source kind (filterable by product)."""
+    figure = go.Figure()
+    dates = pd.to_datetime(daily["date"])
+    for (product, kind), series in daily.assign(date=dates).groupby(["product", "source_kind"]):
+        for meta in (ALL, product):
+            if meta != ALL and product not in products:
+                continue
+            figure.add_trace(
+                go.Scatter(
+                    x=series["date"], y=series["negative_share_7d"], mode="lines",
+                    name=f"{product} ({kind})", meta=meta, visible=meta == ALL,
+                )
+            )  # fmt: skip
+    figure.update_layout(
+        title="差评占比 Negative share, trailing 7 days", height=340, margin={"t": 40},
+        yaxis={"tickformat": ".0%"},
+    )  # fmt: skip
+    return figure.to_html(full_html=False, include_plotlyjs=False)

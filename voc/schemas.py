@@ -191,6 +191,88 @@ AGENT_TURNS = pa.schema(
     ]
 )
 
+SERVICE_QA = pa.schema(
+    [
+        # One finding of a service quality check (voc/service_qa.py, taxonomies/service_qa.yaml).
+        ("finding_id", pa.string()),  # sha1(doc_id, turn_index, check)
+        ("doc_id", pa.string()),
+        ("session_id", pa.string()),  # the chat session id in the source
+        ("source", pa.string()),
+        ("product", pa.string()),
+        ("agent_id", pa.string()),  # null: no source names the agent yet
+        ("user_id", pa.string()),
+        ("turn_index", pa.int32()),
+        ("speaker", pa.string()),  # "agent"; "customer" for unanswered_question
+        ("created_at", pa.timestamp("s")),  # null when the export has no times
+        ("date", pa.date32()),
+        ("check_name", pa.string()),  # e.g. prohibited_absolute_claim, unanswered_question
+        ("severity", pa.string()),  # "high", "medium", "low"
+        ("matched", pa.string()),  # the phrases that fired, or what was measured
+        ("evidence", pa.string()),  # the PII-masked turn text around the match, cut with …
+        ("run_id", pa.string()),
+    ]
+)
+
+CONSULTATIONS = pa.schema(
+    [
+        # One row per chat session: what the customer asked about and how it was served.
+        ("doc_id", pa.string()),
+        ("session_id", pa.string()),
+        ("source", pa.string()),
+        ("product", pa.string()),
+        ("user_id", pa.string()),
+        ("date", pa.date32()),
+        ("started_at", pa.timestamp("s")),
+        ("customer_turns", pa.int64()),
+        ("agent_turns", pa.int64()),
+        ("questions", pa.int64()),  # customer turns that ask something
+        ("units", pa.int64()),  # customer units (clauses), all categories
+        ("negative_units", pa.int64()),
+        ("units_product_quality", pa.int64()),
+        ("units_product_need", pa.int64()),  # pre-sale questions: size, material, origin ...
+        ("units_selling_point", pa.int64()),
+        ("units_campaign_issue", pa.int64()),
+        ("units_logistics", pa.int64()),
+        ("units_service", pa.int64()),  # after-sales: returns, refunds, invoices ...
+        ("units_other", pa.int64()),
+        ("first_response_s", pa.float64()),  # null when the export has no times
+        ("avg_response_s", pa.float64()),
+        ("max_response_s", pa.float64()),
+        ("unanswered_questions", pa.int64()),
+        ("qa_findings", pa.int64()),  # rows of service_qa for the session
+        ("run_id", pa.string()),
+    ]
+)
+
+SATISFACTION_DAILY = pa.schema(
+    [
+        # day x product x source_kind (voc/satisfaction.py); ratings are documents' ratings.
+        ("date", pa.date32()),
+        ("product", pa.string()),
+        ("source_kind", pa.string()),
+        ("documents", pa.int64()),
+        ("units", pa.int64()),
+        ("negative_units", pa.int64()),
+        ("negative_share", pa.float64()),
+        ("rated", pa.int64()),  # documents with a rating of 1-5
+        ("rating_1", pa.int64()),
+        ("rating_2", pa.int64()),
+        ("rating_3", pa.int64()),
+        ("rating_4", pa.int64()),
+        ("rating_5", pa.int64()),
+        ("avg_rating", pa.float64()),
+        ("promoters", pa.int64()),  # rating 5
+        ("passives", pa.int64()),  # rating 4
+        ("detractors", pa.int64()),  # rating 1-3
+        ("nps", pa.float64()),  # (promoters - detractors) / rated x 100; null when unrated
+        ("complaints", pa.int64()),  # negative (customer, category) pairs of known customers
+        ("repeat_complaints", pa.int64()),  # of them, the customer complained before
+        ("repeat_complaint_rate", pa.float64()),  # null: no complaint by a known customer
+        ("negative_share_7d", pa.float64()),  # trailing 7 days, today included
+        ("nps_7d", pa.float64()),
+    ]
+)
+
 RUNS = pa.schema(
     [
         ("run_id", pa.string()),
@@ -237,6 +319,9 @@ TABLES: dict[str, pa.Schema] = {
     "alerts": ALERTS,
     "quarantine": QUARANTINE,
     "agent_turns": AGENT_TURNS,
+    "service_qa": SERVICE_QA,
+    "consultations": CONSULTATIONS,
+    "satisfaction_daily": SATISFACTION_DAILY,
     "source_watermarks": SOURCE_WATERMARKS,
     "runs": RUNS,
 }
