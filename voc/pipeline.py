@@ -30,16 +30,17 @@ from voc.aggregate import all_alerts, daily_aggregates, product_scorecard
 from voc.classify import from_config
 from voc.clean import CleanResult, clean_records
 from voc.config import VocConfig
-from voc.embed import CachedEmbedder, EmbeddingCache, build_embedder, embed_units
+from voc.embed import CachedEmbedder, Embedder, EmbeddingCache, build_embedder, embed_units
 from voc.errors import AccountingError
+from voc.incremental import affected_days, load_vectors, refresh_daily_aggregates
 from voc.labels import label_units
 from voc.postgres import known_watermarks, watermark_table
 from voc.publish import Store
-from voc.satisfaction import satisfaction_daily
+from voc.remote import ingest_anywhere
 from voc.schemas import NO_TOPIC
+from voc.scope import RunScope, check_scope, narrow, select_sources
 from voc.segment import build_nlp, make_tokenizer, segment_records
-from voc.service_qa import chat_tables, load_service_qa
-from voc.sources import IngestResult, ingest_sources
+from voc.sources import IngestResult
 from voc.taxonomy import Taxonomy, load_taxonomy
 from voc.topics import JiebaTokens, TopicState, discover_topics, outlier_share, refit_reasons
 
@@ -84,6 +85,8 @@ class RunSummary:
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
     top_topics: pd.DataFrame = field(default_factory=pd.DataFrame)
     alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scope: RunScope = field(default_factory=RunScope)
+    rows_left_out: dict[str, int] = field(default_factory=dict)  # outside the scope, per source
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -97,6 +100,7 @@ def run_pipeline(
     *,
     today: dt.date | None = None,
     refit_topics: bool = False,
+    scope: RunScope | None = None,
     step: StepRunner = run_directly,
     progress: ProgressHook | None = None,
 ) -> RunSummary:
@@ -106,6 +110,8 @@ def run_pipeline(
         config: Sources and settings.
         today: The run date (records without a time count for it); defaults to today.
         refit_topics: Refit every category's topic model instead of reusing topics.
+        scope: Narrow the run to some sources, products, days, or to rows newer
+            than what the store holds (see :mod:`voc.scope`); everything by default.
         step: How each step is executed (directly, or as a Prefect task).
         progress: Told when a step starts and how far the embedding is.
 
@@ -117,6 +123,7 @@ def run_pipeline(
             a row accounting mismatch.
     """
     today = today or dt.date.today()
+    scope = scope or RunScope()
     progress = progress or _NoProgress()
     started = dt.datetime.now().replace(microsecond=0)
     run_id = new_run_id(started)
@@ -135,14 +142,19 @@ def run_pipeline(
 
     with store.lock():
         taxonomy = timed("load_taxonomy", load_taxonomy, config.labels.taxonomy)
-        qa_rules = timed("load_service_qa", load_service_qa, config.service_qa.rules)
+        check_scope(scope, config, taxonomy.category_ids, "run scope")
         previous = timed("load_previous", store.load)
         watermarks = known_watermarks(previous["source_watermarks"])
-        ingested = timed("ingest", ingest_sources, config.sources, today, watermarks)
+        ingested = timed(
+            "ingest", ingest_anywhere, select_sources(config.sources, scope.sources), today,
+            store.cache_dir / "inputs", watermarks,
+        )  # fmt: skip
+        ingested, published, left_out = narrow(ingested, scope, previous["documents"], today)
         cleaned = timed(
             "clean", clean_records, ingested.records, config.clean, taxonomy.boilerplate,
             previous["documents"]["doc_id"].tolist(),
         )  # fmt: skip
+        cleaned.duplicates = pd.concat([published, cleaned.duplicates], ignore_index=True)
         accounting = account(ingested, cleaned)  # fails fast, before the expensive steps
         records = with_dates(cleaned.records, today)
         tokenizer = make_tokenizer(taxonomy.user_words, store.cache_dir / "jieba")
@@ -151,8 +163,8 @@ def run_pipeline(
 
         cache = EmbeddingCache(store.cache_dir / "embeddings.duckdb")
         embedder = CachedEmbedder(build_embedder(config.embed), cache)
-        embeddings = timed(
-            "embed", embed_units, units, embedder,
+        embeddings, embedded = timed(
+            "embed", embed_step, units, embedder.embedder, cache,
             progress=lambda done: progress.advance(done, len(units)),
         )  # fmt: skip
         classifier = timed("fit_classifier", from_config, taxonomy, embedder, config.labels)
@@ -162,7 +174,9 @@ def run_pipeline(
             [previous["units"], labelled.assign(run_id=run_id)], ignore_index=True
         )
         all_embeddings = (
-            timed("load_embeddings", embed_units, all_units, embedder)
+            np.vstack(
+                [timed("load_embeddings", load_vectors, previous["units"], embedder), embeddings]
+            )
             if len(previous["units"])
             else embeddings
         )
@@ -183,20 +197,14 @@ def run_pipeline(
                 tables["topics"],
                 config,
                 run_id,
-            )  # fmt: skip
+                affected_days(all_units, previous["units"]["topic_id"]),
+                previous["daily_aggregates"],
+            )
         )
         tables["quarantine"] = merge_quarantine(previous["quarantine"], ingested, cleaned, run_id)
         tables["source_watermarks"] = watermark_table(
             previous["source_watermarks"], ingested.watermarks, run_id
         )
-        # A chat session is published whole on its first run, so it is checked once.
-        fresh_chats = timed("service_qa", chat_tables, records, labelled, qa_rules, run_id)
-        for name, frame in fresh_chats.items():
-            tables[name] = pd.concat([previous[name], frame], ignore_index=True)
-        tables["satisfaction_daily"] = timed(
-            "satisfaction", satisfaction_daily, tables["documents"], tables["units"],
-            config.satisfaction.repeat_window_days,
-        )  # fmt: skip
         report_html = None
         if config.publish.report:
             from voc.report import render_report
@@ -237,11 +245,28 @@ def run_pipeline(
         documents_new=run_row["documents_new"],
         units_new=run_row["units_new"],
         units_total=run_row["units_total"],
-        embedded_new=embedder.computed,
+        embedded_new=embedded + embedder.computed,
         timings=timings,
         top_topics=top_topics(tables["topics"], tables["units"]),
         alerts=tables["alerts"],
+        scope=scope,
+        rows_left_out=left_out,
     )
+
+
+def embed_step(
+    units: pd.DataFrame,
+    model: Embedder,
+    cache: EmbeddingCache,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Embed units through the cache; also return how many texts the model computed.
+
+    The count travels with the result because the step may run on a Dask worker,
+    where an embedder passed in is a copy whose counter the caller never sees.
+    """
+    embedder = CachedEmbedder(model, cache)
+    return embed_units(units, embedder, progress=progress), embedder.computed
 
 
 def _topics(
@@ -330,14 +355,24 @@ def build_aggregates(
     topics: pd.DataFrame,
     config: VocConfig,
     run_id: str,
+    days: set[dt.date] | None = None,
+    previous_daily: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """daily_aggregates, product_scorecard and alerts, in DuckDB over the run's tables."""
+    """daily_aggregates, product_scorecard and alerts, in DuckDB over the run's tables.
+
+    With ``days`` (see :func:`voc.incremental.affected_days`), ``daily_aggregates`` is
+    ``previous_daily`` with only those days recomputed.
+    """
     with duckdb.connect(config={"threads": 1}) as con:
         con.register("documents", documents)
         con.register("units", units)
         con.register("topics", topics)
         return {
-            "daily_aggregates": daily_aggregates(con),
+            "daily_aggregates": (
+                daily_aggregates(con)
+                if days is None
+                else refresh_daily_aggregates(previous_daily, documents, units, days)
+            ),
             "product_scorecard": product_scorecard(con),
             "alerts": all_alerts(con, config.alerts, run_id),
         }
