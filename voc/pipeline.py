@@ -37,9 +37,11 @@ from voc.labels import label_units
 from voc.postgres import known_watermarks, watermark_table
 from voc.publish import Store
 from voc.remote import ingest_anywhere
+from voc.satisfaction import satisfaction_daily
 from voc.schemas import NO_TOPIC
 from voc.scope import RunScope, check_scope, narrow, select_sources
 from voc.segment import build_nlp, make_tokenizer, segment_records
+from voc.service_qa import chat_tables, load_service_qa
 from voc.sources import IngestResult
 from voc.taxonomy import Taxonomy, load_taxonomy
 from voc.topics import JiebaTokens, TopicState, discover_topics, outlier_share, refit_reasons
@@ -143,6 +145,7 @@ def run_pipeline(
     with store.lock():
         taxonomy = timed("load_taxonomy", load_taxonomy, config.labels.taxonomy)
         check_scope(scope, config, taxonomy.category_ids, "run scope")
+        qa_rules = timed("load_service_qa", load_service_qa, config.service_qa.rules)
         previous = timed("load_previous", store.load)
         watermarks = known_watermarks(previous["source_watermarks"])
         ingested = timed(
@@ -205,6 +208,14 @@ def run_pipeline(
         tables["source_watermarks"] = watermark_table(
             previous["source_watermarks"], ingested.watermarks, run_id
         )
+        # A chat session is published whole on its first run, so it is checked once.
+        fresh_chats = timed("service_qa", chat_tables, records, labelled, qa_rules, run_id)
+        for name, frame in fresh_chats.items():
+            tables[name] = pd.concat([previous[name], frame], ignore_index=True)
+        tables["satisfaction_daily"] = timed(
+            "satisfaction", satisfaction_daily, tables["documents"], tables["units"],
+            config.satisfaction.repeat_window_days,
+        )  # fmt: skip
         report_html = None
         if config.publish.report:
             from voc.report import render_report
