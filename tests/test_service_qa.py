@@ -401,3 +401,57 @@ def test_report_shows_service_quality_and_satisfaction_escaped(published):
     assert 'onmouseover="alert(1)"' not in report
     assert "&lt;b&gt;耳机&lt;/b&gt;" in report
     assert HOSTILE_PRODUCT not in report
+
+
+# ------------------------------------------------------------------------- demo chats
+
+
+def test_demo_chats_planted_problems_are_found_on_their_lines(demo_dir, rules):
+    """voc/demo/README.md lists six planted agent problems by line; nothing else is a phrase hit."""
+    turns = load_turns(demo_dir / "chats.tsv")
+    findings = check_service_quality(turns, rules, "r")
+    phrase_hits = findings[findings["check_name"] != "unanswered_question"]
+    phrase_hits = phrase_hits[~phrase_hits["check_name"].str.startswith("slow_")]
+    rows = turns.set_index(["doc_id", "turn_index"])["row"]
+    found = {
+        (int(rows.loc[(f.doc_id, f.turn_index)]), f.check_name) for f in phrase_hits.itertuples()
+    }
+    assert found == {
+        (83, "prohibited_absolute_claim"),
+        (172, "prohibited_absolute_claim"),
+        (279, "prohibited_absolute_claim"),
+        (43, "dismissive_reply"),
+        (241, "dismissive_reply"),
+        (259, "off_platform_contact"),
+    }
+
+
+# ------------------------------------------------------------------------ run config
+
+
+def test_run_config_points_at_the_rules_relative_to_itself(tmp_path):
+    from voc.config import VocConfig, load_config
+
+    assert VocConfig().service_qa.rules == str(DEFAULT_SERVICE_QA)
+    (tmp_path / "qa.yaml").write_text(DEFAULT_SERVICE_QA.read_text(encoding="utf-8"))
+    config_file = tmp_path / "voc.yaml"
+    config_file.write_text(
+        "service_qa: {rules: qa.yaml}\nsatisfaction: {repeat_window_days: 14}\n", encoding="utf-8"
+    )
+    config = load_config(config_file)
+    assert config.service_qa.rules == str(tmp_path / "qa.yaml")
+    assert config.satisfaction.repeat_window_days == 14
+    assert load_service_qa(config.service_qa.rules).rules
+
+
+def test_run_config_mistakes_name_the_key(tmp_path):
+    from voc.config import load_config
+
+    config_file = tmp_path / "voc.yaml"
+    config_file.write_text(
+        "service_qa: {rulez: qa.yaml}\nsatisfaction: {repeat_window_days: 0}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(config_file)
+    assert "service_qa.rulez" in str(error.value)
+    assert "satisfaction.repeat_window_days" in str(error.value)
