@@ -2,11 +2,12 @@
 # Install the Debian packages the tests need, only those that are missing:
 #   postgresql  initdb/pg_ctl for the real PostgreSQL server tests/pg_server.py starts
 #   chromium    the headless browser the HTML report test renders with
+#   fonts-wqy-zenhei  a CJK font, so Chromium draws the report's Chinese (Debian's chromium has none)
 # Idempotent and quiet: prints nothing when everything is there. Runs apt-get as root,
 # through sudo otherwise; without either it says what to install and fails.
 set -euo pipefail
 
-PACKAGES=(postgresql chromium)
+PACKAGES=(postgresql chromium fonts-wqy-zenhei)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

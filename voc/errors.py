@@ -73,3 +73,9 @@ class PostgresError(StoreError):
     """PostgreSQL cannot be reached, or refused a read or a publish (password never shown)."""
 
     code = "E403"
+
+
+class ExportError(VocError):
+    """An export cannot be written (unknown format or table, too big for Excel)."""
+
+    code = "E404"

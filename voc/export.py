@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from voc.errors import StoreError, VocError
+from voc.errors import ExportError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +25,6 @@ EXPORTABLE = ("product_scorecard", "daily_aggregates", "alerts")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_575  # one row of the sheet's 1,048,576 is the header
 EXCEL_MAX_CELL = 32_767  # characters Excel keeps in a cell
-
-
-class ExportError(VocError):
-    """An export cannot be written (unknown format or table, too big for Excel)."""
-
-    code = "E403"
 
 
 def neutralise(value: object) -> object:
