@@ -133,7 +133,10 @@ def stream_csv(
     source = source or SourceConfig(path=str(path))
     out_dir.mkdir(parents=True, exist_ok=True)
     with path.open("rb") as handle:
-        encoding = source.encoding or detect_encoding(path, handle.read(_HEAD_BYTES))
+        head = handle.read(_HEAD_BYTES)
+    # Up to the last full line: a cut inside a character would look like a wrong encoding.
+    head = head[: head.rfind(b"\n") + 1] or head
+    encoding = source.encoding or detect_encoding(path, head)
     streamer = _Streamer(path, source, config, out_dir, today or dt.date.today())
     try:
         clock = time.perf_counter()
