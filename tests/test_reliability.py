@@ -339,3 +339,25 @@ def test_yaml_config_cannot_run_code(tmp_path):
     with pytest.raises(ConfigError, match="not valid UTF-8 YAML"):
         load_config(config)
     assert not marker.exists()
+
+
+def test_config_output_folder_cannot_lead_outside_the_config_folder(tmp_path):
+    config = tmp_path / "configs" / "voc.yaml"
+    config.parent.mkdir()
+    config.write_text("seed: many\npublish: {out_dir: ../../elsewhere}\n", encoding="utf-8")
+
+    with pytest.raises(ConfigError) as error:
+        load_config(config)
+
+    message = str(error.value)
+    assert "2 problem(s)" in message  # reported together with the other mistake
+    assert "publish.out_dir: '../../elsewhere' leads outside" in message and "seed:" in message
+
+
+def test_config_output_folder_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    config = tmp_path / "configs" / "voc.yaml"
+    config.parent.mkdir()
+    config.write_text("publish: {out_dir: outputs/shop}\n", encoding="utf-8")
+    monkeypatch.chdir("/")
+
+    assert load_config(config).publish.out_dir == str(config.parent.resolve() / "outputs" / "shop")

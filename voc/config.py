@@ -276,8 +276,9 @@ def load_config(path: str | Path) -> VocConfig:
         path: The YAML file.
 
     Returns:
-        The validated, frozen config. Relative source and taxonomy paths are resolved
-        against the config file's folder.
+        The validated, frozen config. Relative source, taxonomy and output paths are
+        resolved against the config file's folder; a relative output path must stay
+        inside it (see :func:`_out_dir_inside`).
 
     Raises:
         ConfigError: listing every problem in the file at once.
@@ -298,7 +299,38 @@ def load_config(path: str | Path) -> VocConfig:
     service_qa = data.get("service_qa")
     if isinstance(service_qa, dict) and isinstance(service_qa.get("rules"), str):
         service_qa["rules"] = str((base / service_qa["rules"]).resolve())
+    problems = _out_dir_inside(data, base)
     try:
-        return VocConfig.model_validate(data)
+        config = VocConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(str(path), format_validation_error(exc)) from exc
+        raise ConfigError(str(path), problems + format_validation_error(exc)) from exc
+    if problems:
+        raise ConfigError(str(path), problems)
+    return config
+
+
+def _out_dir_inside(data: dict, base: Path) -> list[str]:
+    """Resolve a relative ``publish.out_dir`` against ``base``; it must not leave it.
+
+    A config file may come from someone else (a shared folder, a deployment), and
+    ``out_dir: ../../somewhere`` would let it write over files outside the place it
+    lives in; symlinks are followed before the check. An absolute path is the
+    operator's explicit choice and is kept as written.
+
+    Returns:
+        The problem, if any, as one ``key: message`` line.
+    """
+    publish = data.get("publish")
+    if not isinstance(publish, dict) or not isinstance(publish.get("out_dir"), str):
+        return []
+    written = publish["out_dir"]
+    if Path(written).is_absolute():
+        return []
+    resolved = (base / written).resolve()
+    if not resolved.is_relative_to(base.resolve()):
+        return [
+            f"publish.out_dir: {written!r} leads outside the config's folder {base.resolve()};"
+            " give a folder inside it or an absolute path"
+        ]
+    publish["out_dir"] = str(resolved)
+    return []
