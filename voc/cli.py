@@ -325,6 +325,23 @@ def publish(
     )
 
 
+@app.command()
+def serve(
+    config: Annotated[
+        Path | None, typer.Option(help="YAML run config the flows use (else $VOC_CONFIG).")
+    ] = None,
+    cron: Annotated[str, typer.Option(help="Schedule of the nightly run (cron).")] = "0 2 * * *",
+    timezone: Annotated[str, typer.Option(help="Timezone of the schedule.")] = "Asia/Shanghai",
+    dask_address: Annotated[
+        str | None, typer.Option(help="Dask scheduler for the embed and label tasks.")
+    ] = None,
+) -> None:
+    """Register the nightly, adhoc and backfill deployments with the Prefect server; run them."""
+    from pipelines.serve import serve_deployments  # Prefect lives in pipelines/, not in voc/
+
+    serve_deployments(str(config) if config else None, cron, timezone, dask_address)
+
+
 @taxonomy_app.command("check")
 def taxonomy_check(
     path: Annotated[Path, typer.Argument(help="Taxonomy YAML.")] = DEFAULT_TAXONOMY,
