@@ -54,6 +54,7 @@ def _counts(out: Path) -> tuple[int, int, int]:
         ).fetchone()
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_store_being_written_stops_and_changes_nothing(
     tmp_path, demo_dir, fake_model
 ):
@@ -90,6 +91,7 @@ KILLED_RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_publishing_leaves_the_last_outputs_and_the_next_run_finishes(
     tmp_path, demo_dir, fake_model
 ):
