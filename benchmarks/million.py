@@ -91,10 +91,18 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 
 def child(input_path: Path, out: Path, batch: int, model: str) -> None:
     """Stream one file (in this process) and print the summary as one JSON line."""
-    from voc.config import EmbedConfig, VocConfig
+    from voc.config import EmbedConfig, LabelConfig, VocConfig
     from voc.stream import stream_csv
 
     config = VocConfig(embed=EmbedConfig(model=model))
+    if model == "fake":
+        # The tests' hashing embedder: measures everything but the model itself.
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.fakes import HashingEmbedder
+        from voc.embed import EMBEDDERS
+
+        EMBEDDERS["fake"] = lambda config, argument: HashingEmbedder()
+        config = config.model_copy(update={"labels": LabelConfig(classifier="prototype")})
     started = time.perf_counter()
     summary = stream_csv(input_path, config, out, rows_per_chunk=batch)
     result = {
@@ -104,6 +112,8 @@ def child(input_path: Path, out: Path, batch: int, model: str) -> None:
         "units": summary.units,
         "seconds": {k: round(v, 1) for k, v in summary.seconds.items()},
         "peak_rss_mb": round(summary.peak_rss_mb),
+        "rss_first_mb": round(summary.rss_mb_after_chunk[0]),
+        "rss_last_mb": round(summary.rss_mb_after_chunk[-1]),
     }
     print(json.dumps(result))
 
@@ -134,19 +144,21 @@ def render(rows: int, results: list[dict], model: str) -> str:
         f"## {dt.datetime.now():%Y-%m-%d %H:%M} — streaming load, {rows:,} generated reviews",
         "",
         f"- Command: `.venv/bin/python benchmarks/million.py --rows {rows} --batch-sizes "
-        f"{' '.join(str(r['batch']) for r in results)}`",
+        f"{' '.join(str(r['batch']) for r in results)} --model {model}`",
         f"- Steps: ingest, clean, segment, embed ({model}, cold cache), label; topics and "
         f"aggregates are not part of streaming. Machine: nproc {os.cpu_count()}, load {load}.",
         "",
         "| rows per batch | wall s | reviews/s | units | units/s | peak RSS MB "
-        "| ingest | clean | segment | embed | label | write |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| RSS after 1st / last batch MB | ingest | clean | segment | embed | label | write |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
     for r in results:
         s = r["seconds"]
         lines.append(
             f"| {r['batch']:,} | {r['wall_s']} | {rows / r['wall_s']:,.0f} | {r['units']:,} "
-            f"| {r['units'] / r['wall_s']:,.0f} | {r['peak_rss_mb']:,} | {s['ingest']} "
+            f"| {r['units'] / r['wall_s']:,.0f} | {r['peak_rss_mb']:,} "
+            f"| {r['rss_first_mb']:,} / {r['rss_last_mb']:,} | {s['ingest']} "
             f"| {s['clean']} | {s['segment']} | {s['embed']} | {s['label']} | {s['write']} |"
         )
     a = results[0]["accounting"]
@@ -166,7 +178,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=Path("benchmarks/work/million"))
     parser.add_argument("--input", type=Path, help="stream this file instead of generating one")
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--model", default="use-multilingual")
+    parser.add_argument(
+        "--model", default="use-multilingual", help='"fake": the tests\' hashing embedder'
+    )
     parser.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)

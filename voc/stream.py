@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pyarrow.parquet as pq
 
 from voc.classify import from_config
@@ -63,6 +64,8 @@ class StreamSummary:
     units: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STEPS, 0.0))
     peak_rss_mb: float = 0.0
+    # resident memory after each chunk: flat when memory is bounded by the chunk size
+    rss_mb_after_chunk: list[float] = field(default_factory=list)
 
 
 def chunk_lines(path: Path, rows_per_chunk: int, encoding: str) -> Iterator[tuple[int, str]]:
@@ -205,6 +208,7 @@ class _Streamer:
             self.summary.accounting[key] += value
         self.summary.units += len(labelled)
         self.summary.chunks += 1
+        self.summary.rss_mb_after_chunk.append(psutil.Process().memory_info().rss / 2**20)
         log.info("chunk %d: %s, %d units", self.summary.chunks, counts, len(labelled))
 
     def _ingest(self, first_line: int, text: str) -> IngestResult:
