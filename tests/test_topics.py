@@ -17,6 +17,7 @@ from voc.topics import (
     assign_to_centroids,
     detect_drift,
     discover_topics,
+    fit_sample,
     match_subtopic,
     match_topics,
     outlier_share,
@@ -295,7 +296,8 @@ def test_a_new_theme_among_new_units_is_drift_and_refits_keeping_old_ids(
     )
     row = state2.runs.iloc[-1]
     assert row["refit"] and row["reason"].startswith("drift: 100.0% of 12 new units")
-    assert row["new_outlier_share"] == 1.0 and row["sample_size"] == 36
+    assert row["new_outlier_share"] == 1.0
+    assert row["sample_size"] == int(36 * 0.8)  # a fifth is left out for the drift baseline
     assert assignments["topic_id"].iloc[:24].tolist() == first["topic_id"].tolist()
     assert (assignments["topic_id"].iloc[24:] == 2).all()  # the new theme, a new id
     assert set(state2.topics.loc[state2.topics["status"] == "active", "topic_id"]) == {0, 1, 2}
@@ -404,3 +406,18 @@ def test_real_topics_have_subtopic_label_and_three_to_five_verbatims(real_runs):
     assert len(found & {"battery", "colour_fading", "smell", "workmanship", "counterfeit"}) >= 4
     named = topics.dropna(subset=["subtopic"])
     assert all(row.label.startswith(f"{row.subtopic_name}：") for row in named.itertuples())
+
+
+def test_fit_sample_is_bounded_holds_out_and_survives_growth():
+    ids = [f"u{i}" for i in range(1000)]
+    small = fit_sample(ids, size=10_000, holdout_share=0.2)
+    assert small.sum() == 800  # a small category: a fifth left out for the drift baseline
+    bounded = fit_sample(ids, size=300, holdout_share=0.2)
+    assert bounded.sum() == 300
+    # the same units whatever the order they arrive in
+    shuffled = list(reversed(ids))
+    assert set(np.array(shuffled)[fit_sample(shuffled, 300, 0.2)]) == set(np.array(ids)[bounded])
+    # 10% more units: most of the earlier sample is chosen again
+    grown = ids + [f"n{i}" for i in range(100)]
+    again = set(np.array(grown)[fit_sample(grown, 300, 0.2)])
+    assert len(again & set(np.array(ids)[bounded])) >= 0.85 * 300

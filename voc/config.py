@@ -174,6 +174,7 @@ class LabelConfig(_Frozen):
 class TopicConfig(_Frozen):
     enabled: bool = True
     sample_size: int = Field(4000, ge=50)  # fit on at most this many units per category
+    holdout_share: float = Field(0.2, ge=0.05, le=0.5)  # left out of a fit: drift baseline
     min_units: int = Field(30, ge=10)  # categories with fewer units get no topics
     min_topic_size: int = Field(8, ge=2)
     umap_neighbors: int = Field(15, ge=2)

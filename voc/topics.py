@@ -1,6 +1,7 @@
 """Topics: discover recurring themes inside each category with BERTopic.
 
-Per category, BERTopic is fitted on a bounded, seeded sample of units (precomputed
+Per category, BERTopic is fitted on a bounded sample of units chosen by a hash of
+their ids (precomputed
 embeddings, a jieba ``CountVectorizer``, guided by the taxonomy subtopics). Each
 topic is then represented by its centroid, and *every* unit — the sample, the rest,
 and tomorrow's new units — is assigned to the nearest centroid when the cosine
@@ -16,12 +17,14 @@ ids, and vanished ones are marked ``retired`` (with the run that retired them).
 A category is refitted only on its first run, when asked (``refit`` /
 ``topics.rebuild``), or when its new units drift away from the topics: more of them
 fall below the outlier threshold, or they sit further from their centroids, than
-the units did right after the last fit. Each run adds one row per category to the
+the units the last fit left out did (``holdout_share`` of a category is always left
+out of its fit, so the baseline is not flattered by units the topics were fit on). Each run adds one row per category to the
 ``topic_runs`` table saying what was done and why.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -296,7 +299,12 @@ class TopicState:
         if fits.empty:
             return None
         last = fits.iloc[-1]
-        return FitStats(float(last["outlier_share"]), float(last["mean_similarity"]))
+        held_out = FitStats(
+            float(last["baseline_outlier_share"]), float(last["baseline_mean_similarity"])
+        )
+        if np.isnan(held_out.outlier_share):  # a fit from before held-out baselines
+            return FitStats(float(last["outlier_share"]), float(last["mean_similarity"]))
+        return held_out
 
 
 def _with_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -372,9 +380,10 @@ def discover_topics(
                 continue
             reason = f"{reason}; only {mask.sum()} units, not refitted"
         elif reason:
-            model, sample_size = _fit_category(
+            model, in_sample = _fit_category(
                 units[mask], vectors, category, config, embedder, tokens, seed
             )
+            sample_size = int(in_sample.sum())
             ids, topic_rows, next_id = _register(
                 topic_rows, category.id, ids, centroids, model.centroids_, next_id,
                 config.match_threshold, run_id,
@@ -387,6 +396,11 @@ def discover_topics(
             record.update(refit=True, sample_size=sample_size)
             log.info("topics: %s refitted (%s)", category.id, reason)
         index, score = assign_to_centroids(vectors, centroids, config.outlier_threshold)
+        if record.get("refit"):
+            # The next runs' drift baseline: units the fit did not see, so that new
+            # units are compared with unseen units, not with the ones the topics fit.
+            held_out = FitStats.of(index[~in_sample], score[~in_sample])
+            record.update(_stats_columns("baseline_", held_out))
         if len(ids):
             topic_of_unit[mask] = np.where(index >= 0, ids[np.maximum(index, 0)], NO_TOPIC)
             similarity[mask] = score
@@ -454,30 +468,39 @@ def _fit_category(
     embedder: Embedder,
     tokens: JiebaTokens,
     seed: int,
-) -> tuple[CategoryTopicModel, int]:
-    """Fit the category's model on a seeded sample; returns it and the sample size.
+) -> tuple[CategoryTopicModel, np.ndarray]:
+    """Fit the category's model on a bounded sample; returns it and the sample mask.
 
-    The sample is drawn from the units sorted by id, so it does not depend on the
-    order rows arrive in, and memory is bounded by ``config.sample_size``.
+    The sample is chosen by a hash of the unit id (see :func:`fit_sample`), not by
+    the seed: the same units are chosen whatever the seed or the order rows arrive
+    in, and a store that grows by 10% keeps most of its earlier sample, so a refit
+    finds mostly the same topics. Memory is bounded by ``config.sample_size``.
     """
-    order = np.argsort(units["unit_id"].to_numpy(), kind="stable")
-    rng = np.random.default_rng(seed)
-    sample = (
-        order
-        if len(order) <= config.sample_size
-        else rng.choice(order, config.sample_size, replace=False)
-    )
-    sample = np.sort(sample)
+    in_sample = fit_sample(units["unit_id"].to_numpy(), config.sample_size, config.holdout_share)
     seeds = [list(s.seeds) for s in category.subtopics if s.seeds]
     model = CategoryTopicModel(config, embedder, tokens, seeds, seed)
-    model.fit(units["text"].to_numpy()[sample].tolist(), vectors[sample])
+    model.fit(units["text"].to_numpy()[in_sample].tolist(), vectors[in_sample])
     log.info(
         "topics: %s fitted on %d units -> %d topics",
         category.id,
-        len(sample),
+        int(in_sample.sum()),
         len(model.centroids_),
     )
-    return model, len(sample)
+    return model, in_sample
+
+
+def fit_sample(unit_ids: Sequence[str], size: int, holdout_share: float) -> np.ndarray:
+    """Which units a topic fit sees: a mask over ``unit_ids``.
+
+    Units are ranked by the sha1 of their id and the first ones taken: at most
+    ``size``, and at most ``1 - holdout_share`` of them, so that some units are
+    always left out to measure the drift baseline on.
+    """
+    ranks = np.argsort([hashlib.sha1(str(u).encode()).hexdigest() for u in unit_ids])
+    take = min(size, int(len(unit_ids) * (1 - holdout_share)))
+    mask = np.zeros(len(unit_ids), dtype=bool)
+    mask[ranks[:take]] = True
+    return mask
 
 
 def _register(
