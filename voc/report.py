@@ -24,7 +24,8 @@ ALL = "*"
 MAX_FILTER_PRODUCTS = 30  # products with their own chart traces; the rest count in "all"
 
 _CSS = """
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","WenQuanYi Zen Hei",sans-serif;margin:2rem;color:#222}
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","WenQuanYi Zen Hei",sans-serif}
+body{margin:2rem;color:#222}
 h1{font-size:1.6rem} h2{border-bottom:2px solid #ddd;padding-bottom:.3rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.5rem 0} td,th{border:1px solid #ddd;padding:.3rem .6rem;font-size:.9rem}
 th{background:#f5f5f5} .high{color:#b00020;font-weight:bold} .medium{color:#d35400} .low{color:#666}

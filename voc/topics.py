@@ -18,8 +18,9 @@ A category is refitted only on its first run, when asked (``refit`` /
 ``topics.rebuild``), or when its new units drift away from the topics: more of them
 fall below the outlier threshold, or they sit further from their centroids, than
 the units the last fit left out did (``holdout_share`` of a category is always left
-out of its fit, so the baseline is not flattered by units the topics were fit on). Each run adds one row per category to the
-``topic_runs`` table saying what was done and why.
+out of its fit, so the baseline is not flattered by units the topics were fit on).
+Each run adds one row per category to the ``topic_runs`` table saying what was done
+and why.
 """
 
 from __future__ import annotations
