@@ -184,9 +184,10 @@ class _Streamer:
         with timer("ingest"):
             ingested = self._ingest(first_line, text)
         with timer("clean"):
-            cleaned = clean_records(
-                ingested.records, self.config.clean, self.boilerplate, self.seen
-            )
+            # Only this batch's ids seen before: clean_records copies what it is given, and
+            # copying every id so far for every batch would grow with the file.
+            known = [d for d in ingested.records["doc_id"].unique() if d in self.seen]
+            cleaned = clean_records(ingested.records, self.config.clean, self.boilerplate, known)
             counts = account(ingested, cleaned)[name]
             self.seen.update(cleaned.records["doc_id"])
             records = with_dates(cleaned.records, self.today)
