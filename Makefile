@@ -53,12 +53,14 @@ test: lint dirs system-deps
 test-fast: install dirs system-deps
 	$(BIN)/python -m pytest -m "not slow"
 
-# Rebuild the classifier shipped in voc/resources/classifier from the repo's authored
-# units, the taxonomy exemplars and weak polarity labels from ../shared/data (sha256 of
-# every input recorded in model.json). voc_dev is left out so it stays a held-out test.
+# Rebuild the classifier shipped in voc/resources/classifier from the hand-labelled real
+# units (labelled_refs.csv points into ../shared/data; the text is read from there), the
+# authored units and the taxonomy exemplars (sha256 of every input recorded in model.json).
+# voc_dev is left out, and its rows are refused, so it stays a held-out test.
 model: install dirs
-	$(BIN)/voc train --labelled taxonomies/training/authored_units.csv \
-		--weak ../shared/data --holdout ../shared/data/labelled/voc_dev.csv \
+	$(BIN)/voc train --labelled taxonomies/training/labelled_refs.csv \
+		--labelled taxonomies/training/authored_units.csv \
+		--holdout ../shared/data/labelled/voc_dev.csv \
 		--output voc/resources/classifier
 
 clean:
