@@ -70,7 +70,7 @@ def ingest_anywhere(
     """
     local_sources, urls = [], {}
     for source in sources:
-        if is_url(source.path):
+        if isinstance(source, SourceConfig) and is_url(source.path):  # not PostgreSQL
             local = fetch(source.path, folder)
             urls[str(local)] = source.path
             source = source.model_copy(update={"path": str(local), "name": source.source_name})
