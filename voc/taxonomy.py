@@ -13,29 +13,31 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from voc.config import format_validation_error, read_yaml, repeated
+from voc.config import (
+    IDENTIFIER,
+    Frozen,
+    check_regexes,
+    format_validation_error,
+    read_yaml,
+    repeated,
+)
 from voc.errors import ConfigError
 
-_ID = r"^[a-z][a-z0-9_]*$"
 Polarity = Literal["positive", "negative", "neutral"]
 POLARITIES: tuple[str, ...] = ("negative", "neutral", "positive")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Subtopic(_Frozen):
-    id: str = Field(pattern=_ID)
+class Subtopic(Frozen):
+    id: str = Field(pattern=IDENTIFIER)
     name_zh: str = Field(min_length=1)
     seeds: tuple[str, ...] = Field(min_length=1)
     exemplars: tuple[str, ...] = ()
 
 
-class Category(_Frozen):
-    id: str = Field(pattern=_ID)
+class Category(Frozen):
+    id: str = Field(pattern=IDENTIFIER)
     name_zh: str = Field(min_length=1)
     description: str = ""
     priority: int = Field(ge=1)
@@ -68,8 +70,8 @@ class Category(_Frozen):
         return tuple(dict.fromkeys(examples))
 
 
-class Attribute(_Frozen):
-    id: str = Field(pattern=_ID)
+class Attribute(Frozen):
+    id: str = Field(pattern=IDENTIFIER)
     name_zh: str = Field(min_length=1)
     triggers: tuple[str, ...] = Field(min_length=1)
     value_patterns: tuple[str, ...] = ()
@@ -77,19 +79,14 @@ class Attribute(_Frozen):
     @field_validator("value_patterns")
     @classmethod
     def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"regex {pattern!r} does not compile: {exc}") from exc
-        return patterns
+        return check_regexes(patterns)
 
     @cached_property
     def compiled(self) -> tuple[re.Pattern[str], ...]:
         return tuple(re.compile(p) for p in self.value_patterns)
 
 
-class PolarityLexicon(_Frozen):
+class PolarityLexicon(Frozen):
     positive: tuple[str, ...] = Field(min_length=1)
     negative: tuple[str, ...] = Field(min_length=1)
     negators: tuple[str, ...] = Field(min_length=1)
@@ -97,7 +94,7 @@ class PolarityLexicon(_Frozen):
     intensifiers: tuple[str, ...] = ()
 
 
-class Taxonomy(_Frozen):
+class Taxonomy(Frozen):
     version: int = Field(ge=1)
     name: str
     language: str = "zh"
