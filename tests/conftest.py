@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from tests.fakes import HashingEmbedder
 from voc.config import DEFAULT_TAXONOMY, DEMO_DIR
+from voc.embed import EMBEDDERS
 from voc.taxonomy import Taxonomy, load_taxonomy
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -30,6 +31,14 @@ def taxonomy() -> Taxonomy:
 @pytest.fixture
 def fake_embedder() -> HashingEmbedder:
     return HashingEmbedder()
+
+
+@pytest.fixture
+def fake_model(monkeypatch) -> HashingEmbedder:
+    """Register the hashing embedder as model ``fake``, so configs can say ``model: fake``."""
+    embedder = HashingEmbedder()
+    monkeypatch.setitem(EMBEDDERS, "fake", lambda config, argument: embedder)
+    return embedder
 
 
 @pytest.fixture(scope="session")

@@ -9,23 +9,14 @@ import pandas as pd
 import pytest
 
 from tests.contract import CATEGORIES, POLARITIES
-from tests.fakes import HashingEmbedder
 from voc.clean import CleanResult
 from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
-from voc.embed import EMBEDDERS
 from voc.errors import AccountingError, InputFileError
 from voc.pipeline import account, run_pipeline
 from voc.sources import IngestResult
 
 DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
 TODAY = dt.date(2026, 11, 6)
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    embedder = HashingEmbedder()
-    monkeypatch.setitem(EMBEDDERS, "fake", lambda config, argument: embedder)
-    return embedder
 
 
 def _config(sources, out) -> VocConfig:

@@ -47,13 +47,6 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-def fake_model(monkeypatch):
-    embedder = HashingEmbedder()
-    monkeypatch.setitem(EMBEDDERS, "fake", lambda config, argument: embedder)
-    return embedder
-
-
 def _settings(sources, out: Path) -> VocConfig:
     return VocConfig(
         sources=tuple(sources),

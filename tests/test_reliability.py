@@ -25,7 +25,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fakes import HashingEmbedder
 from tests.test_pii_recall import CASES as PII_CASES
 from voc.clean import TextCleaner, truncation_note
 from voc.config import (
@@ -38,7 +37,6 @@ from voc.config import (
     VocConfig,
     load_config,
 )
-from voc.embed import EMBEDDERS
 from voc.errors import ConfigError, InputFileError, VocError
 from voc.pipeline import run_pipeline
 from voc.sources.ingest import ingest_source
@@ -46,11 +44,6 @@ from voc.sources.ingest import ingest_source
 TODAY = dt.date(2026, 11, 6)
 HEADER = ["review_id", "product", "created_at", "rating", "content"]
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    monkeypatch.setitem(EMBEDDERS, "fake", lambda config, argument: HashingEmbedder())
 
 
 def _config(sources: list[Path], out: Path) -> VocConfig:

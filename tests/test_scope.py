@@ -6,22 +6,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.fakes import HashingEmbedder
 from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
-from voc.embed import EMBEDDERS
 from voc.errors import ConfigError
 from voc.pipeline import run_pipeline
 from voc.scope import RunScope, apply_scope, parse_scope, published_until, skip_published
 from voc.sources import IngestResult
 
 TODAY = dt.date(2026, 11, 6)
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    embedder = HashingEmbedder()
-    monkeypatch.setitem(EMBEDDERS, "fake", lambda config, argument: embedder)
-    return embedder
 
 
 def _records(rows: list[tuple[str, str, str, str | None]]) -> IngestResult:

@@ -9,18 +9,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.fakes import HashingEmbedder
 from voc.config import EmbedConfig, LabelConfig, VocConfig
-from voc.embed import EMBEDDERS
 from voc.errors import InputFileError
 from voc.stream import chunk_lines, stream_csv
 
 TODAY = dt.date(2026, 11, 6)
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    monkeypatch.setitem(EMBEDDERS, "fake", lambda config, argument: HashingEmbedder())
 
 
 @pytest.fixture

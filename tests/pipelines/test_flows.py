@@ -7,10 +7,8 @@ import duckdb
 import pytest
 import yaml
 
-from tests.fakes import HashingEmbedder
 from voc.backfill import BackfillLedger
 from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
-from voc.embed import EMBEDDERS
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +17,6 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=180):
         yield
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    monkeypatch.setitem(EMBEDDERS, "fake", lambda config, argument: HashingEmbedder())
 
 
 def _write_config(tmp_path, sources, out, topics=False):

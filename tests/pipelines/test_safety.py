@@ -13,20 +13,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.fakes import HashingEmbedder
 from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
-from voc.embed import EMBEDDERS
 from voc.errors import StoreLockedError
 from voc.pipeline import run_pipeline
 from voc.publish import Store
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 11, 6)
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    monkeypatch.setitem(EMBEDDERS, "fake", lambda config, argument: HashingEmbedder())
 
 
 def _config(path, out) -> VocConfig:
