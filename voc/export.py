@@ -36,10 +36,14 @@ def neutralise(value: object) -> object:
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Apply :func:`neutralise` to every text column of ``frame``."""
+    return _map_text_columns(frame, neutralise)
+
+
+def _map_text_columns(frame: pd.DataFrame, fn) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(neutralise)
+            out[column] = out[column].map(fn)
     return out
 
 
@@ -133,14 +137,10 @@ def _write_xlsx(frames: dict[str, pd.DataFrame], path: Path) -> Path:
 
 def _cut_long_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Excel drops text past 32,767 characters; cut it visibly instead."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(
-                lambda v: (
-                    v[: EXCEL_MAX_CELL - 20] + "…[cut for Excel]"
-                    if isinstance(v, str) and len(v) > EXCEL_MAX_CELL
-                    else v
-                )
-            )
-    return out
+    return _map_text_columns(frame, _cut_for_excel)
+
+
+def _cut_for_excel(value: object) -> object:
+    if isinstance(value, str) and len(value) > EXCEL_MAX_CELL:
+        return value[: EXCEL_MAX_CELL - 20] + "…[cut for Excel]"
+    return value
