@@ -386,9 +386,13 @@ def _print_summary(summary) -> None:
     if not summary.alerts.empty:
         console.print("[bold red]差评预警 alerts:[/]")
         for alert in summary.alerts.sort_values("date").tail(5).itertuples():
+            cell = f"{alert.product} {alert.category}"
+            if alert.topic_id != -1:
+                cell += f" topic {alert.topic_id}"
+            counted = "units" if alert.kind == "emerging_topic" else "negative"
             console.print(
-                f"  {alert.date} {alert.product} {alert.category}: {alert.observed:.0f}/{alert.units}"
-                f" negative (expected {alert.expected:.1f}, p={alert.p_value:.1e}, {alert.severity})"
+                f"  {alert.date} {alert.kind} {cell}: {alert.observed:.0f}/{alert.units} {counted}"
+                f" (expected {alert.expected:.1f}, p={alert.p_value:.1e}, {alert.severity})"
             )
     out = summary.out_dir
     console.print(f"\nResults in [bold]{out}[/]:")
