@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,6 +90,36 @@ def test_cache_lookup_only_returns_requested_keys(tmp_path, fake_embedder):
     CachedEmbedder(fake_embedder, cache).embed(["一", "二", "三"])
     found = cache.get(fake_embedder.model_id, [text_sha1("二"), "missing"])
     assert list(found) == [text_sha1("二")]
+
+
+def _rows(path) -> list[tuple[str, str]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT model_id, text_sha1 FROM embeddings ORDER BY 2, 1").fetchall()
+
+
+def test_cache_stores_each_key_once_without_an_index(tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache.duckdb")
+    keys = ["a", "b", "a"]  # a repeated key inside one batch
+    cache.put("m", keys, np.eye(3, dtype=np.float32))
+    cache.put("m", ["b", "c"], np.ones((2, 3), dtype=np.float32))  # b is known
+    cache.put("other", ["a"], np.zeros((1, 3), dtype=np.float32))  # same text, other model
+    assert _rows(cache.path) == [("m", "a"), ("other", "a"), ("m", "b"), ("m", "c")]
+    np.testing.assert_array_equal(cache.get("m", ["b"])["b"], [0, 1, 0])  # first write kept
+    with duckdb.connect(str(cache.path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM duckdb_constraints()").fetchone() == (0,)
+
+
+def test_cache_file_with_the_old_primary_key_still_works(tmp_path):
+    path = tmp_path / "cache.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "CREATE TABLE embeddings (model_id VARCHAR, text_sha1 VARCHAR, vector FLOAT[],"
+            " PRIMARY KEY (model_id, text_sha1))"
+        )
+    cache = EmbeddingCache(path)
+    cache.put("m", ["a", "b"], np.eye(2, dtype=np.float32))
+    cache.put("m", ["b", "c"], np.ones((2, 2), dtype=np.float32))
+    assert _rows(path) == [("m", "a"), ("m", "b"), ("m", "c")]
 
 
 def test_embed_units_batches_and_reports_progress(fake_embedder):

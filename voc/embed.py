@@ -161,7 +161,10 @@ class EmbeddingCache:
     """Vectors by (model id, sha1 of text) in a DuckDB file.
 
     Lookups join the wanted keys against the table, so memory holds only the batch
-    asked for, not the whole cache.
+    asked for, not the whole cache. The table has no key constraint on purpose: a
+    DuckDB PRIMARY KEY is an index held in memory (about 0.5 KB per text, so ~1 GB at a
+    million reviews); inserts skip known keys with an anti-join instead. A cache file
+    written by an older version, with the key, still works.
     """
 
     def __init__(self, path: Path) -> None:
@@ -170,8 +173,7 @@ class EmbeddingCache:
         with duckdb.connect(str(path), config={"threads": 1}) as con:
             con.execute(
                 "CREATE TABLE IF NOT EXISTS embeddings ("
-                " model_id VARCHAR, text_sha1 VARCHAR, vector FLOAT[],"
-                " PRIMARY KEY (model_id, text_sha1))"
+                " model_id VARCHAR, text_sha1 VARCHAR, vector FLOAT[])"
             )
 
     def get(self, model_id: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
@@ -202,8 +204,9 @@ class EmbeddingCache:
         with duckdb.connect(str(self.path), config={"threads": 1}) as con:
             con.register("incoming", table)
             con.execute(
-                "INSERT INTO embeddings SELECT DISTINCT ON (text_sha1) * FROM incoming"
-                " ON CONFLICT DO NOTHING"
+                "INSERT INTO embeddings SELECT DISTINCT ON (i.text_sha1) i.* FROM incoming i"
+                " WHERE NOT EXISTS (SELECT 1 FROM embeddings e"
+                " WHERE e.model_id = i.model_id AND e.text_sha1 = i.text_sha1)"
             )
 
 
