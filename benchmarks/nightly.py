@@ -70,7 +70,9 @@ def write_inputs(work: Path, limit: int | None, new: int, days: int, seed: int) 
     rng = np.random.default_rng(seed)
     if limit is not None and limit < len(frame):
         frame = frame.iloc[np.sort(rng.choice(len(frame), limit, replace=False))]
-    seconds = np.sort(rng.integers(0, days * 86400, len(frame)))
+    # random times across the file (which is grouped by product), so the newest reviews
+    # are a spread of products, as a real nightly delivery is
+    seconds = rng.integers(0, days * 86400, len(frame))
     frame = frame.assign(
         review_id=[f"R{i:06d}" for i in range(len(frame))],
         created_at=[

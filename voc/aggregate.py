@@ -205,9 +205,7 @@ def negative_alerts(
     frame = pd.DataFrame(alerts)
     frame["run_id"] = run_id
     frame["alert_id"] = [_alert_id(r) for r in frame.itertuples()]
-    frame["example_unit_ids"] = [
-        _examples(con, r.date, r.product, r.category, r.topic_id) for r in frame.itertuples()
-    ]
+    frame["example_unit_ids"] = _examples(con, frame, NEGATIVE_EXAMPLES_SQL)
     log.info("alerts: %d negative spikes", len(frame))
     return frame
 
@@ -290,9 +288,7 @@ def emerging_topic_alerts(
         hashlib.sha1(f"{r.date}|{r.kind}|{r.topic_id}".encode()).hexdigest()[:12]
         for r in frame.itertuples()
     ]
-    frame["example_unit_ids"] = [
-        _topic_examples(con, r.date, r.topic_id) for r in frame.itertuples()
-    ]
+    frame["example_unit_ids"] = _examples(con, frame, TOPIC_EXAMPLES_SQL)
     log.info("alerts: %d emerging topics", len(frame))
     return frame
 
@@ -353,26 +349,42 @@ def _alert_id(alert) -> str:
     return hashlib.sha1(cell.encode()).hexdigest()[:12]
 
 
-def _examples(
-    con: duckdb.DuckDBPyConnection, date, product: str, category: str, topic_id: int = NO_TOPIC
-) -> str:
-    rows = con.execute(
-        "SELECT unit_id FROM units WHERE date = ? AND product = ? AND (category = ? OR ? = 'all')"
-        " AND (topic_id = ? OR ? = -1)"
-        " AND category <> 'other' AND polarity = 'negative'"
-        " ORDER BY confidence DESC, unit_id LIMIT 5",
-        [date, product, category, category, topic_id, topic_id],
-    ).fetchall()
-    return ",".join(r[0] for r in rows)
+# Which units illustrate an alert (``a``): its day's negative units of the product, in
+# its category (or any but ``other`` for ``all``) and topic (or any for -1).
+NEGATIVE_EXAMPLES_SQL = """
+a.date = u.date AND a.product = u.product
+AND (a.category = u.category OR a.category = 'all') AND (a.topic_id = u.topic_id OR a.topic_id = -1)
+AND u.category <> 'other' AND u.polarity = 'negative'
+"""
+# ... and an emerging topic: that topic's units on its day.
+TOPIC_EXAMPLES_SQL = "a.date = u.date AND a.topic_id = u.topic_id"
 
 
-def _topic_examples(con: duckdb.DuckDBPyConnection, date, topic_id: int) -> str:
-    rows = con.execute(
-        "SELECT unit_id FROM units WHERE date = ? AND topic_id = ?"
-        " ORDER BY confidence DESC, unit_id LIMIT 5",
-        [date, topic_id],
-    ).fetchall()
-    return ",".join(r[0] for r in rows)
+def _examples(con: duckdb.DuckDBPyConnection, alerts: pd.DataFrame, match_sql: str) -> list[str]:
+    """For each alert, its 5 most confident matching unit ids, comma-separated.
+
+    One query for all alerts (one per alert cost ~40 ms each on a 150k-unit store).
+    """
+    keys = alerts[["date", "product", "category", "topic_id"]].reset_index(drop=True)
+    keys = keys.assign(n=np.arange(len(keys)), date=pd.to_datetime(keys["date"]).dt.date)
+    con.register("alert_keys", keys)
+    try:
+        rows = con.execute(
+            f"""
+            SELECT n, string_agg(unit_id, ',' ORDER BY confidence DESC, unit_id) AS ids
+            FROM (
+                SELECT a.n, u.unit_id, u.confidence, row_number() OVER (
+                    PARTITION BY a.n ORDER BY u.confidence DESC, u.unit_id) AS r
+                FROM alert_keys a JOIN units u ON {match_sql}
+            )
+            WHERE r <= 5
+            GROUP BY n
+            """
+        ).fetchall()
+    finally:
+        con.unregister("alert_keys")
+    found = dict(rows)
+    return [found.get(n, "") for n in range(len(keys))]
 
 
 def _no_alerts() -> pd.DataFrame:

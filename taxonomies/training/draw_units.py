@@ -9,7 +9,8 @@ not copied into it). The mix follows voc_dev's: review clauses from every produc
 category of ``online_shopping_10_cats.csv`` and from ``waimai_10k.csv``, customer turns of
 ``jddc_chat_sample.tsv`` and ``ecd_sample.txt``. Every row voc_dev draws from is left
 out, and so is any ECD line whose context equals one of them (each ECD context is
-stored twice) and any unit whose text equals a voc_dev unit.
+stored twice) and any unit whose text equals a voc_dev unit. ``--exclude`` also leaves
+out the rows and texts of units labelled before (a second draw adds new units only).
 """
 
 from __future__ import annotations
@@ -43,20 +44,26 @@ def review_units(corpora, name, rows, rng):
     return out
 
 
-def draw(seed: int) -> pd.DataFrame:
+def draw(seed: int, exclude: Path | None = None, per_category: int = PER_SHOPPING_CATEGORY):
     rng = random.Random(seed)
     taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
     cleaner = TextCleaner(CleanConfig(mask_pii=False), taxonomy.boilerplate)
     corpora = CorpusUnits(SHARED_DATA, cleaner)
     dev = pd.read_csv(HOLDOUT, keep_default_na=False)
     held = used_rows(dev)
+    taken_sha1 = set()
+    if exclude is not None:
+        earlier = pd.read_csv(exclude, keep_default_na=False)
+        for name, rows in used_rows(earlier).items():
+            held.setdefault(name, set()).update(rows)
+        taken_sha1 = set(earlier["text_sha1"])
     dev_texts = {cleaner.normalise(t) for t in dev["text"]}
     units = []
 
     shopping = pd.read_csv(SHARED_DATA / SOURCES["shopping"])
     for _, group in shopping.groupby("cat"):
         rows = [r for r in group.index if r not in held["shopping"]]
-        units += review_units(corpora, "shopping", rng.sample(rows, PER_SHOPPING_CATEGORY), rng)
+        units += review_units(corpora, "shopping", rng.sample(rows, per_category), rng)
     rows = [r for r in range(corpora.n_rows("waimai")) if r not in held["waimai"]]
     units += review_units(corpora, "waimai", rng.sample(rows, WAIMAI), rng)
 
@@ -82,6 +89,7 @@ def draw(seed: int) -> pd.DataFrame:
     frame = frame[(frame["text"].str.len() > 0) & ~frame["text"].isin(dev_texts)]
     frame = frame.drop_duplicates("text")
     frame["text_sha1"] = [text_sha1(t) for t in frame["text"]]
+    frame = frame[~frame["text_sha1"].isin(taken_sha1)]
     frame.insert(0, "n", range(len(frame)))
     return frame[["n", "source", "text_sha1", "text"]]
 
@@ -90,8 +98,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="CSV outside the repository")
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--exclude", type=Path, help="labelled refs whose rows to leave out")
+    parser.add_argument("--per-category", type=int, default=PER_SHOPPING_CATEGORY)
     args = parser.parse_args()
-    frame = draw(args.seed)
+    frame = draw(args.seed, args.exclude, args.per_category)
     frame.to_csv(args.out, index=False)
     print(f"{len(frame)} units -> {args.out}")
     print(frame["source"].str.split(":").str[0].value_counts().to_string())
