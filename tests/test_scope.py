@@ -137,6 +137,21 @@ def test_nightly_reads_only_rows_newer_than_the_watermark(tmp_path, demo_dir, fa
         pd.testing.assert_frame_equal(a, b)
 
 
+def test_a_nightly_with_nothing_new_publishes_the_same_tables(tmp_path, demo_dir, fake_model):
+    out = tmp_path / "out"
+    config = _config([_export(demo_dir, tmp_path / "day1", None)], out)
+    first = run_pipeline(config, today=TODAY)
+    quiet = run_pipeline(config, today=TODAY, scope=RunScope(since_watermark=True))
+    row, before = quiet.accounting["reviews_shop_a.csv"], first.accounting["reviews_shop_a.csv"]
+    assert row["published"] == 0
+    assert row["duplicates"] == before["published"] + before["duplicates"]
+    assert row["quarantined"] == before["quarantined"] > 0  # bad rows are bad again
+    assert quiet.documents_new == quiet.units_new == quiet.embedded_new == 0
+    with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM units").fetchone() == (first.units_total,)
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (2,)
+
+
 def test_adhoc_scope_leaves_other_products_for_another_run(tmp_path, demo_dir, fake_model):
     out = tmp_path / "out"
     path = demo_dir / "reviews_shop_a.csv"

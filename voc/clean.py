@@ -143,8 +143,9 @@ def clean_records(
             config.max_text_chars,
         )
     cleaned = [cleaner.clean(t) for t in out["text"]]
-    out["text"] = [t for t, _ in cleaned]
-    out["is_default_review"] = [d for _, d in cleaned]
+    # Series with explicit dtypes: an empty run (nothing new tonight) still has text columns
+    out["text"] = pd.Series([t for t, _ in cleaned], index=out.index, dtype=object)
+    out["is_default_review"] = pd.Series([d for _, d in cleaned], index=out.index, dtype=bool)
 
     known = set(known_doc_ids)
     reasons = pd.Series(None, index=out.index, dtype=object)
