@@ -249,10 +249,15 @@ def _build_records(
     else:
         native = _column(frame, columns, "id")
         missing = native.isna() | (native == "")
-        derived = [
-            "h" + stable_id(str(times.at[i]), str(product.at[i]), text.at[i]) for i in frame.index
-        ]
-        native = native.where(~missing, pd.Series(derived, index=frame.index))
+        derived = pd.Series(
+            [
+                "h" + stable_id(str(times.at[i]), str(product.at[i]), text.at[i])
+                for i in frame.index[missing]
+            ],
+            index=frame.index[missing],
+            dtype=object,
+        )
+        native = native.where(~missing, derived)
         turn_index = pd.Series(0, index=frame.index)
 
     records = pd.DataFrame(
