@@ -9,9 +9,11 @@ their parameters.
 
 - Only I/O steps retry, and only on errors that may pass (not on a ``VocError``: a
   missing file stays missing).
-- ``embed`` and ``label`` take data and return data, so they are *submitted* to the
-  flow's task runner: with a Dask scheduler address (the ``dask_address`` parameter
-  or ``$VOC_DASK_ADDRESS``) they run on that cluster through ``prefect-dask``.
+- ``embed``, ``label`` and ``assign_topics`` take data and return data, so they are
+  *submitted* to the flow's task runner: with a Dask scheduler address (the
+  ``dask_address`` parameter or ``$VOC_DASK_ADDRESS``) they run on that cluster through
+  ``prefect-dask``. Topic fitting (BERTopic on a bounded sample, with a jieba
+  tokenizer that does not pickle) stays in the flow's process.
 - Every run publishes Prefect artifacts (see :mod:`pipelines.artifacts`).
 """
 
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 # Steps that read or write files; a transient I/O error is worth one more try.
 IO_STEPS = {"ingest": 2, "load_previous": 2, "publish": 1}
 # Steps that take and return plain data: they may run on another machine.
-REMOTE_STEPS = {"embed", "label"}
+REMOTE_STEPS = {"embed", "label", "assign_topics"}
 DASK_ADDRESS_ENV = "VOC_DASK_ADDRESS"
 CONFIG_ENV = "VOC_CONFIG"
 
@@ -135,7 +137,7 @@ def nightly(
     Args:
         config_path: YAML run config (default ``$VOC_CONFIG``).
         out_dir: Overrides the config's output directory.
-        dask_address: Dask scheduler for embed/label (default ``$VOC_DASK_ADDRESS``).
+        dask_address: Dask scheduler for embed/label/assign_topics (default ``$VOC_DASK_ADDRESS``).
         mirror_to: An fsspec URL the published snapshot is copied to.
     """
     config = flow_config(config_path, out_dir)
@@ -167,7 +169,7 @@ def adhoc(
         sources: Only these configured sources, by name.
         categories: The categories the run's artifacts report on.
         rebuild_topics: Refit every category's topics.
-        dask_address: Dask scheduler for embed/label (default ``$VOC_DASK_ADDRESS``).
+        dask_address: Dask scheduler for embed/label/assign_topics (default ``$VOC_DASK_ADDRESS``).
         mirror_to: An fsspec URL the published snapshot is copied to.
     """
     scope = parse_scope(

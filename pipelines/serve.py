@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", help="YAML run config (else $VOC_CONFIG at run time)")
     parser.add_argument("--cron", default=DEFAULT_CRON, help="nightly schedule (cron)")
     parser.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="timezone of the schedule")
-    parser.add_argument("--dask-address", help="Dask scheduler for embed/label tasks")
+    parser.add_argument("--dask-address", help="Dask scheduler for embed/label/assign_topics")
     args = parser.parse_args(argv)
     serve_deployments(args.config, args.cron, args.timezone, args.dask_address)
 

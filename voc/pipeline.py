@@ -44,7 +44,15 @@ from voc.segment import build_nlp, make_tokenizer, segment_records
 from voc.service_qa import chat_tables, load_service_qa
 from voc.sources import IngestResult
 from voc.taxonomy import Taxonomy, load_taxonomy
-from voc.topics import JiebaTokens, TopicState, discover_topics, outlier_share, refit_reasons
+from voc.topics import (
+    JiebaTokens,
+    TopicState,
+    assign_topics,
+    finish_topics,
+    outlier_share,
+    plan_topics,
+    refit_reasons,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -184,9 +192,9 @@ def run_pipeline(
             else embeddings
         )
         state = TopicState(previous["topics"], previous["topic_centroids"], previous["topic_runs"])
-        assignments, state = timed(
-            "topics", _topics, all_units, all_embeddings, state, taxonomy, config, embedder,
-            tokenizer, run_id, refit_topics,
+        assignments, state = _topics(
+            timed, all_units, all_embeddings, state, taxonomy, config, embedder, tokenizer,
+            run_id, refit_topics,
         )  # fmt: skip
         all_units["topic_id"] = assignments["topic_id"].to_numpy()
 
@@ -281,6 +289,7 @@ def embed_step(
 
 
 def _topics(
+    timed: StepRunner,
     units: pd.DataFrame,
     embeddings: np.ndarray,
     state: TopicState,
@@ -291,6 +300,12 @@ def _topics(
     run_id: str,
     refit: bool,
 ) -> tuple[pd.DataFrame, TopicState]:
+    """Topics in three timed steps (see :func:`voc.topics.discover_topics`).
+
+    ``topics`` checks drift and refits, ``assign_topics`` puts every unit on its
+    category's centroids (plain arrays, so a flow may run it on a Dask worker) and
+    ``describe_topics`` adds statistics, labels and representatives.
+    """
     if not config.topics.enabled or units.empty:
         assignments = pd.DataFrame(
             {
@@ -302,9 +317,17 @@ def _topics(
         )
         return assignments, state
     tokens = JiebaTokens(tokenizer, taxonomy.stopwords)
-    return discover_topics(
-        units, embeddings, state, taxonomy, config.topics, embedder, tokens, run_id,
-        seed=config.seed, refit=refit, is_new=(units["run_id"] == run_id).to_numpy(),
+    plan = timed(
+        "topics", plan_topics, units, embeddings, state, taxonomy, config.topics, embedder,
+        tokens, run_id, config.seed, refit=refit, is_new=(units["run_id"] == run_id).to_numpy(),
+    )  # fmt: skip
+    topic_ids, similarity = timed(
+        "assign_topics", assign_topics, embeddings, units["category"].to_numpy(),
+        plan.centroids, config.topics.outlier_threshold,
+    )  # fmt: skip
+    return timed(
+        "describe_topics", finish_topics, units, embeddings, plan, topic_ids, similarity,
+        taxonomy, config.topics, embedder.model_id, run_id,
     )  # fmt: skip
 
 

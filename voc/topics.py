@@ -329,6 +329,11 @@ def discover_topics(
 ) -> tuple[pd.DataFrame, TopicState]:
     """Assign every unit a topic; fit categories with no topics, asked for, or drifted.
 
+    The three phases in one call: :func:`plan_topics` (drift checks and fits, in this
+    process), :func:`assign_topics` (every unit to its category's centroids: plain
+    arrays in and out, so a flow may run it on a Dask worker) and :func:`finish_topics`
+    (fit statistics, labels and representatives).
+
     Args:
         units: Labelled units (``unit_id``, ``text``, ``category``, ``subtopic``) — all
             units of the store whose topic should be (re)decided.
@@ -349,91 +354,190 @@ def discover_topics(
         similarity for every unit. The state's ``runs`` gains one row per category
         saying whether it was refitted and why.
     """
+    plan = plan_topics(
+        units, embeddings, state, taxonomy, config, embedder, tokens, run_id, seed,
+        refit=refit, is_new=is_new, skip_categories=skip_categories,
+    )  # fmt: skip
+    topic_ids, similarity = assign_topics(
+        embeddings, units["category"].to_numpy(), plan.centroids, config.outlier_threshold
+    )
+    return finish_topics(
+        units, embeddings, plan, topic_ids, similarity, taxonomy, config, embedder.model_id,
+        run_id, skip_categories,
+    )  # fmt: skip
+
+
+@dataclass
+class TopicPlan:
+    """What :func:`plan_topics` decided, for :func:`assign_topics` and :func:`finish_topics`.
+
+    Attributes:
+        state: The registry with this run's refits (``runs`` not yet extended).
+        centroids: Per category with topics: (topic ids, centroid matrix) to assign to.
+        records: Per category: its ``topic_runs`` row so far (reason, counts, drift stats).
+        fit_samples: Per refitted category: positions in ``units`` of its fit sample.
+    """
+
+    state: TopicState
+    centroids: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    records: dict[str, dict] = field(default_factory=dict)
+    fit_samples: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def plan_topics(
+    units: pd.DataFrame,
+    embeddings: np.ndarray,
+    state: TopicState,
+    taxonomy: Taxonomy,
+    config: TopicConfig,
+    embedder: Embedder,
+    tokens: JiebaTokens,
+    run_id: str,
+    seed: int,
+    refit: bool = False,
+    is_new: np.ndarray | None = None,
+    skip_categories: Sequence[str] = ("other",),
+) -> TopicPlan:
+    """Per category: check the new units for drift, and refit where needed.
+
+    Only the new units are assigned here (to measure drift against the stored
+    baseline), so a run without refits costs a matrix product over the new units.
+    Arguments as for :func:`discover_topics`.
+    """
     refit = refit or config.rebuild
     is_new = np.ones(len(units), dtype=bool) if is_new is None else np.asarray(is_new, bool)
-    topic_rows = state.topics.copy()
-    centroid_rows = state.centroids.copy()
-    run_rows = []
-    topic_of_unit = np.full(len(units), NO_TOPIC, dtype=np.int64)
-    similarity = np.zeros(len(units), dtype=np.float32)
+    plan = TopicPlan(state=TopicState(state.topics.copy(), state.centroids.copy(), state.runs))
     next_id = state.next_id()
+    categories = units["category"].to_numpy()
 
     for category in taxonomy.categories:
-        mask = (units["category"] == category.id).to_numpy()
-        if category.id in skip_categories or not mask.any():
+        positions = np.flatnonzero(categories == category.id)
+        if category.id in skip_categories or len(positions) == 0:
             continue
-        vectors, new = embeddings[mask], is_new[mask]
+        new = is_new[positions]
         ids, centroids = state.active(category.id, embedder.model_id)
-        record = {"new_units": int(new.sum()), "sample_size": 0}
+        record = {"new_units": int(new.sum()), "sample_size": 0, "refit": False}
         reason = "first fit" if len(ids) == 0 else ""
         if len(ids):
-            index, score = assign_to_centroids(vectors, centroids, config.outlier_threshold)
-            now = FitStats.of(index[new], score[new])
+            threshold = config.outlier_threshold
+            now = FitStats.of(
+                *assign_to_centroids(embeddings[positions[new]], centroids, threshold)
+            )
             # a store from before fit stats were kept: the earlier units stand in
             baseline = state.last_fit(category.id, embedder.model_id) or FitStats.of(
-                index[~new], score[~new]
+                *assign_to_centroids(embeddings[positions[~new]], centroids, threshold)
             )
             record.update(_stats_columns("new_", now) | _stats_columns("baseline_", baseline))
             reason = "asked" if refit else detect_drift(now, int(new.sum()), baseline, config)
-        if reason and mask.sum() < config.min_units:
-            log.info("topics: %s has %d units, too few to fit", category.id, mask.sum())
+        if reason and len(positions) < config.min_units:
+            log.info("topics: %s has %d units, too few to fit", category.id, len(positions))
             if len(ids) == 0:
                 continue
-            reason = f"{reason}; only {mask.sum()} units, not refitted"
+            reason = f"{reason}; only {len(positions)} units, not refitted"
         elif reason:
             model, in_sample = _fit_category(
-                units[mask], vectors, category, config, embedder, tokens, seed
-            )
-            sample_size = int(in_sample.sum())
-            ids, topic_rows, next_id = _register(
-                topic_rows, category.id, ids, centroids, model.centroids_, next_id,
+                units.iloc[positions], embeddings[positions], category, config, embedder,
+                tokens, seed,
+            )  # fmt: skip
+            ids, plan.state.topics, next_id = _register(
+                plan.state.topics, category.id, ids, centroids, model.centroids_, next_id,
                 config.match_threshold, run_id,
             )  # fmt: skip
             centroids = model.centroids_
-            centroid_rows = _replace_centroids(
-                centroid_rows, category.id, embedder.model_id, ids, centroids
+            plan.state.centroids = _replace_centroids(
+                plan.state.centroids, category.id, embedder.model_id, ids, centroids
             )
-            topic_rows = _set_keywords(topic_rows, ids, model.keywords_)
-            record.update(refit=True, sample_size=sample_size)
+            plan.state.topics = _set_keywords(plan.state.topics, ids, model.keywords_)
+            plan.fit_samples[category.id] = positions[in_sample]
+            record.update(refit=True, sample_size=int(in_sample.sum()))
             log.info("topics: %s refitted (%s)", category.id, reason)
-        index, score = assign_to_centroids(vectors, centroids, config.outlier_threshold)
-        if record.get("refit"):
+        plan.centroids[category.id] = (ids, centroids)
+        plan.records[category.id] = {"reason": reason or "no drift", **record}
+    return plan
+
+
+def assign_topics(
+    embeddings: np.ndarray,
+    categories: np.ndarray,
+    centroids: dict[str, tuple[np.ndarray, np.ndarray]],
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every unit's topic id (or ``NO_TOPIC``) and similarity, within its own category.
+
+    Plain arrays in and out, so the flow can run it on a Dask worker.
+
+    Args:
+        embeddings: Unit vectors.
+        categories: Each unit's category, aligned with ``embeddings``.
+        centroids: Per category: (topic ids, centroid matrix) — :attr:`TopicPlan.centroids`.
+        threshold: Minimum cosine similarity to join a topic.
+    """
+    topic_ids = np.full(len(embeddings), NO_TOPIC, dtype=np.int64)
+    similarity = np.zeros(len(embeddings), dtype=np.float32)
+    for category, (ids, matrix) in centroids.items():
+        positions = np.flatnonzero(categories == category)
+        if len(ids) == 0 or len(positions) == 0:
+            continue
+        index, score = assign_to_centroids(embeddings[positions], matrix, threshold)
+        topic_ids[positions] = np.where(index >= 0, ids[np.maximum(index, 0)], NO_TOPIC)
+        similarity[positions] = score
+    return topic_ids, similarity
+
+
+def finish_topics(
+    units: pd.DataFrame,
+    embeddings: np.ndarray,
+    plan: TopicPlan,
+    topic_ids: np.ndarray,
+    similarity: np.ndarray,
+    taxonomy: Taxonomy,
+    config: TopicConfig,
+    embed_model: str,
+    run_id: str,
+    skip_categories: Sequence[str] = ("other",),
+) -> tuple[pd.DataFrame, TopicState]:
+    """The assignments table, and the registry with sizes, labels and this run's rows."""
+    categories = units["category"].to_numpy()
+    run_rows = []
+    for category, planned in plan.records.items():
+        record = dict(planned)
+        positions = np.flatnonzero(categories == category)
+        topics, scores = topic_ids[positions], similarity[positions]
+        if category in plan.fit_samples:
             # The next runs' drift baseline: units the fit did not see, so that new
             # units are compared with unseen units, not with the ones the topics fit.
-            held_out = FitStats.of(index[~in_sample], score[~in_sample])
-            record.update(_stats_columns("baseline_", held_out))
-        if len(ids):
-            topic_of_unit[mask] = np.where(index >= 0, ids[np.maximum(index, 0)], NO_TOPIC)
-            similarity[mask] = score
+            held_out = ~np.isin(positions, plan.fit_samples[category])
+            record.update(
+                _stats_columns("baseline_", FitStats.of(topics[held_out], scores[held_out]))
+            )
         run_rows.append(
             {
                 "run_id": run_id,
-                "category": category.id,
-                "embed_model": embedder.model_id,
-                "refit": record.pop("refit", False),
-                "reason": reason or "no drift",
-                "units": int(mask.sum()),
-                "topics": len(ids),
-                **_stats_columns("", FitStats.of(index, score)),
+                "category": category,
+                "embed_model": embed_model,
+                "units": len(positions),
+                "topics": len(plan.centroids[category][0]),
+                **_stats_columns("", FitStats.of(topics, scores)),
                 **record,
             }
         )
-
     assignments = pd.DataFrame(
         {
             "unit_id": units["unit_id"].to_numpy(),
-            "topic_id": topic_of_unit,
-            "category": units["category"].to_numpy(),
+            "topic_id": topic_ids,
+            "category": categories,
             "similarity": similarity,
         }
     )
-    topic_rows = _describe(topic_rows, units, embeddings, assignments, taxonomy, config, run_id)
-    runs = _append(state.runs, pd.DataFrame(run_rows, columns=TABLES["topic_runs"].names))
+    topic_rows = _describe(
+        plan.state.topics, units, embeddings, assignments, taxonomy, config, run_id
+    )
+    runs = _append(plan.state.runs, pd.DataFrame(run_rows, columns=TABLES["topic_runs"].names))
     log.info(
         "topics: %.1f%% of units in topic categories have no topic",
         100 * outlier_share(assignments, skip_categories),
     )
-    return assignments, TopicState(topics=topic_rows, centroids=centroid_rows, runs=runs)
+    return assignments, TopicState(topics=topic_rows, centroids=plan.state.centroids, runs=runs)
 
 
 def outlier_share(assignments: pd.DataFrame, skip_categories: Sequence[str] = ("other",)) -> float:

@@ -1,10 +1,9 @@
 """The flow on a real ``distributed.LocalCluster`` with worker processes.
 
-The embed and label tasks are pickled and run in other processes; the published
-tables must be identical to a run in this process. The tiny hashing embedder of
-``tests/fakes.py`` stands in for the sentence encoder (workers import it from the
-repository like any module), and topics are off: topic fitting and assignment run in
-the flow process in both cases, so they would only add minutes.
+The embed, label and assign_topics tasks are pickled and run in other processes; the
+published tables must be identical to a run in this process. The tiny hashing embedder
+of ``tests/fakes.py`` stands in for the sentence encoder (workers import it from the
+repository like any module). Topic fitting runs in the flow process in both cases.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.fakes import HashingEmbedder
-from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
+from voc.config import EmbedConfig, PublishConfig, SourceConfig, VocConfig
 from voc.embed import EMBEDDERS
 
 DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
@@ -24,7 +23,11 @@ TABLES = {
     "agent_turns": "doc_id, turn_index",
     "daily_aggregates": "date, product, source_kind, category, topic_id, polarity",
     "quarantine": "source, row, reason",
+    "topic_assignments": "unit_id",
+    "topics": "topic_id",
 }
+
+RUN_IDS = ["run_id", "first_run_id", "last_run_id", "retired_run_id"]
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +43,15 @@ def _tables(out):
         return {
             name: con.execute(f"SELECT * FROM {name} ORDER BY {order}")
             .df()
-            .drop(columns="run_id", errors="ignore")  # differs by design
+            .drop(columns=RUN_IDS, errors="ignore")  # differ by design
             for name, order in TABLES.items()
         }
+
+
+def local_tables_have_topics(out) -> bool:
+    with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+        (assigned,) = con.execute("SELECT count(*) FROM units WHERE topic_id >= 0").fetchone()
+    return assigned > 0
 
 
 @pytest.mark.slow
@@ -57,7 +66,6 @@ def test_dask_cluster_run_equals_local_run(prefect_harness, tmp_path, demo_dir, 
         return VocConfig(
             sources=tuple(SourceConfig(path=str(demo_dir / f)) for f in DEMO_FILES),
             embed=EmbedConfig(model="fake"),
-            topics=TopicConfig(enabled=False),
             publish=PublishConfig(out_dir=str(out)),
         )
 
@@ -73,7 +81,8 @@ def test_dask_cluster_run_equals_local_run(prefect_harness, tmp_path, demo_dir, 
     assert on_dask.accounting == local.accounting
     assert on_dask.embedded_new == local.embedded_new > 0
     ran_there = {str(record["key"]).split("-")[0] for record in stream.data}
-    assert {"embed_step", "label_units"} <= ran_there  # Dask keys name the functions
+    assert {"embed_step", "label_units", "assign_topics"} <= ran_there  # keys name functions
+    assert local_tables_have_topics(tmp_path / "local")
     dask_tables, local_tables = _tables(tmp_path / "dask"), _tables(tmp_path / "local")
     for name in TABLES:
         pd.testing.assert_frame_equal(dask_tables[name], local_tables[name], obj=name)
