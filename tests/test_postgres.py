@@ -30,10 +30,15 @@ from voc.embed import EMBEDDERS
 from voc.errors import ColumnError, ConfigError, PostgresError
 from voc.pipeline import run_pipeline
 from voc.postgres import publish_to_postgres, read_table_source, redact
-from voc.publish import Snapshot, Store
+from voc.publish import VIEWS, Snapshot, Store
 from voc.schemas import TABLES, empty
 
 TODAY = dt.date(2026, 11, 6)
+VIEW_KEYS = {
+    "units_labelled": "unit_id",
+    "topic_trends": "date, product, source_kind, category, topic_id",
+    "consultations_daily": "date, product, source",
+}
 DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
 HOSTILE = [
     "'); DROP TABLE x; --",
@@ -106,7 +111,8 @@ def _dump_schema(dsn: str, schema: str) -> dict[str, list[tuple]]:
         names = [
             r[0]
             for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = %s AND table_type = 'BASE TABLE'",
                 [schema],
             ).fetchall()
         ]
@@ -136,6 +142,21 @@ def test_publishing_twice_gives_the_same_contents(demo_store, postgres_db):
     assert distinct == (True,)
     log = _table(postgres_db, "SELECT run_id, times_published, row_counts FROM bi.publish_log")
     assert log == [(first.run_id, 2, first.rows)]
+
+
+def test_bi_views_are_published_and_match_the_duckdb_ones(demo_store, postgres_db):
+    import duckdb
+
+    publish_to_postgres(demo_store, postgres_db, schema="views")
+    publish_to_postgres(demo_store, postgres_db, schema="views")  # views do not block a rerun
+    with duckdb.connect(str(demo_store.root / "voc.duckdb"), read_only=True) as con:
+        for name in VIEWS:
+            query = f"SELECT count(*), count(DISTINCT ROW({VIEW_KEYS[name]})) FROM {{}}.{name}"
+            expected = con.execute(query.format("main")).fetchone()
+            assert expected[0] > 0, name
+            assert _table(postgres_db, query.format("views")) == [expected], name
+    (units,) = _table(postgres_db, "SELECT sum(units) FROM views.topic_trends")
+    assert units == (len(demo_store.load()["units"]),)
 
 
 def test_published_types_follow_the_arrow_schemas(demo_store, postgres_db):

@@ -35,7 +35,7 @@ from psycopg.types.json import Jsonb
 
 from voc.config import PostgresSourceConfig
 from voc.errors import ColumnError, PostgresError, StoreError
-from voc.publish import Snapshot, Store
+from voc.publish import VIEWS, Snapshot, Store
 from voc.schemas import TABLES, conform, empty
 from voc.sources.columns import detect_columns
 from voc.sources.ingest import IngestResult, records_from_frame
@@ -163,9 +163,13 @@ def publish_to_postgres(
                 )
                 # Publishes to one schema wait for each other instead of interleaving.
                 con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"voc:{schema}"])
+                step = "views"
+                _drop_views(con, schema)  # a view would stop its tables being recreated
                 for name, table in tables.items():
                     step = f"table {name}"
                     _replace_table(con, schema, name, table)
+                step = "views"
+                _create_views(con, schema)
                 step = PUBLISH_LOG
                 _log_publish(con, schema, run_id, rows)
         except psycopg.Error as exc:
@@ -264,6 +268,20 @@ def _replace_table(con: psycopg.Connection, schema: str, name: str, table: pa.Ta
         con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
         con.execute(sql.SQL("CREATE TABLE {} ({})").format(target, columns))
     _copy_rows(con, target, table)
+
+
+def _drop_views(con: psycopg.Connection, schema: str) -> None:
+    for name in VIEWS:
+        con.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier(schema, name)))
+
+
+def _create_views(con: psycopg.Connection, schema: str) -> None:
+    """The BI views of the DuckDB file (:data:`voc.publish.VIEWS`), over ``schema``'s tables."""
+    con.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+    for name, body in VIEWS.items():
+        con.execute(
+            sql.SQL("CREATE VIEW {} AS {}").format(sql.Identifier(schema, name), sql.SQL(body))
+        )
 
 
 def _existing_columns(con: psycopg.Connection, schema: str, name: str) -> list[tuple[str, str]]:

@@ -39,6 +39,7 @@ PUBLIC_LINKS = ("voc.duckdb", "parquet", "report.html")
 # Tables partitioned by day in Parquet; the others are small and written whole.
 PARTITIONED = {"documents": "date", "units": "date", "daily_aggregates": "date"}
 
+# Views for BI tools, in the DuckDB file and in PostgreSQL: portable SQL only.
 VIEWS = {
     "units_labelled": """
         SELECT u.*, t.label AS topic_label, d.rating, d.created_at
@@ -51,7 +52,7 @@ VIEWS = {
                sum(a.units) AS units,
                sum(CASE WHEN a.polarity = 'negative' THEN a.units ELSE 0 END) AS negative_units
         FROM daily_aggregates a LEFT JOIN topics t USING (topic_id)
-        GROUP BY ALL
+        GROUP BY a.date, a.product, a.source_kind, a.category, a.topic_id, t.label
     """,
     "consultations_daily": """
         SELECT date, product, source,
@@ -66,7 +67,7 @@ VIEWS = {
                sum(qa_findings) AS qa_findings,
                avg(first_response_s) AS avg_first_response_s
         FROM consultations
-        GROUP BY ALL
+        GROUP BY date, product, source
     """,
 }
 
