@@ -67,11 +67,54 @@ def test_save_and_load_give_the_same_predictions(model, taxonomy, tmp_path):
         json.loads((tmp_path / "m" / "model.json").read_text())["data_sha256"] == model.data_hashes_
     )
     loaded = SupervisedClassifier.load(tmp_path / "m", taxonomy, model.embedder)
+    assert loaded.word_vectorizer_.vocabulary_ == model.word_vectorizer_.vocabulary_
     texts = [t for t, _, _ in UNITS] + ["质量很差，物流也慢"]
     vectors = model.embedder.embed(texts)
     a, b = model.predict(texts, vectors), loaded.predict(texts, vectors)
     assert list(a.category) == list(b.category) and list(a.polarity) == list(b.polarity)
     np.testing.assert_allclose(a.confidence, b.confidence, rtol=1e-4)
+
+
+def test_word_ngrams_are_jieba_words_and_word_pairs(model):
+    analyse = model.word_vectorizer_.build_analyzer()
+    assert analyse("物流太慢了") == ["物流", "太慢", "了", "物流 太慢", "太慢 了"]
+    vocabulary = model.word_vectorizer_.vocabulary_
+    assert {"物流", "客服", "优惠券", "物流 太慢"} <= set(vocabulary)
+    # a word pair seen in one training unit only is left out (min_df)
+    assert "有 坏点" not in vocabulary and "坏点" in vocabulary
+    # character block, then word block, then embedding, prototype scores and lexicon (2)
+    n_chars = len(model.vectorizer_.vocabulary_)
+    n_dense = model.embedder.dimension + len(CATEGORIES) + 2
+    features = model._features(["物流太慢了"], model.embedder.embed(["物流太慢了"]))
+    assert features.shape[1] == n_chars + len(vocabulary) + n_dense
+    assert features[0, n_chars + vocabulary["物流 太慢"]] > 0
+    assert features[0, n_chars + vocabulary["优惠券"]] == 0
+
+
+def test_character_only_model_saves_and_loads(taxonomy, tmp_path):
+    texts = [t for t, _, _ in UNITS]
+    model = SupervisedClassifier(taxonomy, HashingEmbedder(), word_ngram_range=None).fit(
+        texts, [c for _, c, _ in UNITS], [p for _, _, p in UNITS]
+    )
+    assert model.word_vectorizer_ is None
+    model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["word_ngram_range"] is None and meta["word_vocabulary"] is None
+    loaded = SupervisedClassifier.load(tmp_path / "m", taxonomy, model.embedder)
+    assert loaded.word_vectorizer_ is None
+    vectors = model.embedder.embed(texts)
+    assert list(loaded.predict(texts, vectors).category) == list(
+        model.predict(texts, vectors).category
+    )
+
+
+def test_model_of_an_older_format_is_refused(model, taxonomy, tmp_path):
+    model.save(tmp_path / "m")
+    path = tmp_path / "m" / "model.json"
+    meta = json.loads(path.read_text())
+    path.write_text(json.dumps({**meta, "format_version": 1}))
+    with pytest.raises(ModelError, match="retrain"):
+        SupervisedClassifier.load(tmp_path / "m", taxonomy, model.embedder)
 
 
 def test_model_for_another_embedder_is_refused(model, taxonomy, tmp_path):

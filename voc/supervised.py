@@ -1,9 +1,11 @@
 """A supervised clause classifier: logistic regression over text and embedding features.
 
 Features per unit: character 1-3-gram TF-IDF (Chinese keywords without a segmenter),
-the sentence embedding, the :class:`~voc.labels.PrototypeClassifier` scores (how close
-the unit is to each category's exemplars and how many seed words it holds) and the
-polarity lexicon's score and question flag.
+jieba word 1-2-gram TF-IDF (whole words, and word pairs such as 不/好用 that character
+trigrams cut across), the sentence embedding, the
+:class:`~voc.labels.PrototypeClassifier` scores (how close the unit is to each
+category's exemplars and how many seed words it holds) and the polarity lexicon's
+score and question flag.
 One model predicts the category, another the polarity; the LABELS.md rules that fix a
 polarity (a quality problem is negative, a selling point positive) are applied after.
 
@@ -31,7 +33,9 @@ from voc.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: word n-grams added
+# A word n-gram seen in one training unit only is mostly noise (typos, names, numbers).
+_WORD_MIN_DF = 2
 
 
 class SupervisedClassifier:
@@ -42,6 +46,7 @@ class SupervisedClassifier:
         embedder: The sentence embedder (its id is stored with the model).
         c: Inverse regularisation strength (scikit-learn's ``C``) of both regressions.
         ngram_range: Character n-gram sizes.
+        word_ngram_range: Word n-gram sizes (jieba words); ``None`` leaves words out.
         seed: Random state of the solver.
     """
 
@@ -53,20 +58,24 @@ class SupervisedClassifier:
         embedder: Embedder,
         c: float = 3.0,
         ngram_range: tuple[int, int] = (1, 3),
+        word_ngram_range: tuple[int, int] | None = (1, 2),
         seed: int = 42,
     ) -> None:
         self.taxonomy = taxonomy
         self.embedder = embedder
         self.c = c
         self.ngram_range = ngram_range
+        self.word_ngram_range = word_ngram_range
         self.seed = seed
 
     def _features(self, texts: Sequence[str], embeddings: np.ndarray) -> csr_matrix:
-        ngrams = self.vectorizer_.transform(texts)
+        ngrams = [self.vectorizer_.transform(texts)]
+        if self.word_vectorizer_ is not None:
+            ngrams.append(self.word_vectorizer_.transform(texts))
         scores = self.prototypes_.category_scores(texts, embeddings)
         sentiment, question = self.prototypes_.polarity_.scores(list(texts))
         lexicon = np.column_stack([np.tanh(sentiment), question.astype(np.float32)])
-        return hstack([ngrams, csr_matrix(np.hstack([embeddings, scores, lexicon]))]).tocsr()
+        return hstack([*ngrams, csr_matrix(np.hstack([embeddings, scores, lexicon]))]).tocsr()
 
     def fit(
         self,
@@ -98,7 +107,11 @@ class SupervisedClassifier:
         self.vectorizer_ = TfidfVectorizer(
             analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True
         )
-        self.vectorizer_.fit([t for t, known in zip(texts, has_category, strict=True) if known])
+        labelled = [t for t, known in zip(texts, has_category, strict=True) if known]
+        self.vectorizer_.fit(labelled)
+        self.word_vectorizer_ = None
+        if self.word_ngram_range is not None:
+            self.word_vectorizer_ = word_vectorizer(self.word_ngram_range).fit(labelled)
         features = self._features(texts, self.embedder.embed(texts))
         weights = np.ones(len(texts)) if sample_weight is None else np.asarray(sample_weight, float)
         self.category_model_ = self._regression().fit(
@@ -146,6 +159,9 @@ class SupervisedClassifier:
         """Write ``model.npz`` and ``model.json`` into ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {"idf": self.vectorizer_.idf_.astype(np.float32)}
+        words = self.word_vectorizer_
+        if words is not None:
+            arrays["word_idf"] = words.idf_.astype(np.float32)
         for prefix, model in (
             ("category", self.category_model_),
             ("polarity", self.polarity_model_),
@@ -161,7 +177,9 @@ class SupervisedClassifier:
             "categories": list(self.taxonomy.category_ids),
             "C": self.c,
             "ngram_range": list(self.ngram_range),
-            "vocabulary": {k: int(v) for k, v in self.vectorizer_.vocabulary_.items()},
+            "vocabulary": _vocabulary(self.vectorizer_),
+            "word_ngram_range": None if words is None else list(self.word_ngram_range),
+            "word_vocabulary": None if words is None else _vocabulary(words),
             "category_classes": self.category_model_.classes_.tolist(),
             "polarity_classes": self.polarity_model_.classes_.tolist(),
             "n_train": self.n_train_,
@@ -192,7 +210,14 @@ class SupervisedClassifier:
                 f"{folder}: trained for embedder {meta['embed_model']} and categories {meta['categories']};"
                 f" this run uses {embedder.model_id} and {list(taxonomy.category_ids)}. Retrain with `voc train`."
             )
-        model = cls(taxonomy, embedder, c=meta["C"], ngram_range=tuple(meta["ngram_range"]))
+        word_range = meta["word_ngram_range"]
+        model = cls(
+            taxonomy,
+            embedder,
+            c=meta["C"],
+            ngram_range=tuple(meta["ngram_range"]),
+            word_ngram_range=None if word_range is None else tuple(word_range),
+        )
         model.prototypes_ = PrototypeClassifier(taxonomy, embedder).fit()
         vectorizer = TfidfVectorizer(
             analyzer="char", ngram_range=model.ngram_range, sublinear_tf=True
@@ -200,11 +225,43 @@ class SupervisedClassifier:
         vectorizer.vocabulary_ = meta["vocabulary"]
         vectorizer.idf_ = arrays["idf"].astype(np.float64)
         model.vectorizer_ = vectorizer
+        model.word_vectorizer_ = None
+        if word_range is not None:
+            words = word_vectorizer(model.word_ngram_range)
+            words.vocabulary_ = meta["word_vocabulary"]
+            words.idf_ = arrays["word_idf"].astype(np.float64)
+            model.word_vectorizer_ = words
         model.category_model_ = _restore(arrays, "category", meta["category_classes"])
         model.polarity_model_ = _restore(arrays, "polarity", meta["polarity_classes"])
         model.data_hashes_ = meta["data_sha256"]
         model.n_train_ = meta["n_train"]
         return model
+
+
+def word_vectorizer(ngram_range: tuple[int, int]) -> TfidfVectorizer:
+    """An unfitted TF-IDF over jieba word n-grams (whitespace tokens dropped).
+
+    The tokenizer is a private jieba one without taxonomy words, so editing the
+    taxonomy does not change how a saved model reads text.
+    """
+    from voc.segment import make_tokenizer  # imported here: voc.segment loads spaCy
+
+    tokenizer = make_tokenizer()
+
+    def words(text: str) -> list[str]:
+        return [w for w in tokenizer.lcut(text) if w.strip()]
+
+    return TfidfVectorizer(
+        tokenizer=words,
+        token_pattern=None,
+        ngram_range=ngram_range,
+        min_df=_WORD_MIN_DF,
+        sublinear_tf=True,
+    )
+
+
+def _vocabulary(vectorizer: TfidfVectorizer) -> dict[str, int]:
+    return {k: int(v) for k, v in vectorizer.vocabulary_.items()}
 
 
 def _restore(arrays, prefix: str, classes: list[str]) -> LogisticRegression:
