@@ -164,6 +164,12 @@ def build_embedder(config: EmbedConfig) -> Embedder:
     return EMBEDDERS[kind](config, argument)
 
 
+# DuckDB's buffer pool may otherwise grow to 80% of RAM holding pages of the cache it
+# scanned: on a 2-million-text cache one lookup peaked at 4.6 GB; with this limit, 0.46 GB
+# (and faster). Lookups and inserts only ever need a batch's worth of memory.
+CACHE_DUCKDB = {"threads": 1, "memory_limit": "256MB"}
+
+
 class EmbeddingCache:
     """Vectors by (model id, sha1 of text) in a DuckDB file.
 
@@ -177,7 +183,7 @@ class EmbeddingCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(str(path), config={"threads": 1}) as con:
+        with duckdb.connect(str(path), config=CACHE_DUCKDB) as con:
             con.execute(
                 "CREATE TABLE IF NOT EXISTS embeddings ("
                 " model_id VARCHAR, text_sha1 VARCHAR, vector FLOAT[])"
@@ -188,11 +194,11 @@ class EmbeddingCache:
         if not keys:
             return {}
         wanted = pa.table({"text_sha1": pa.array(list(dict.fromkeys(keys)), pa.string())})
-        with duckdb.connect(str(self.path), config={"threads": 1}) as con:
+        with duckdb.connect(str(self.path), config=CACHE_DUCKDB) as con:
             con.register("wanted", wanted)
             rows = con.execute(
                 "SELECT e.text_sha1, e.vector FROM embeddings e"
-                " JOIN wanted w USING (text_sha1) WHERE e.model_id = ?",
+                " SEMI JOIN wanted w USING (text_sha1) WHERE e.model_id = ?",
                 [model_id],
             ).fetchall()
         return {key: np.asarray(vector, dtype=np.float32) for key, vector in rows}
@@ -208,7 +214,7 @@ class EmbeddingCache:
                 "vector": pa.array(list(vectors.astype(np.float32)), pa.list_(pa.float32())),
             }
         )
-        with duckdb.connect(str(self.path), config={"threads": 1}) as con:
+        with duckdb.connect(str(self.path), config=CACHE_DUCKDB) as con:
             con.register("incoming", table)
             con.execute(
                 "INSERT INTO embeddings SELECT DISTINCT ON (i.text_sha1) i.* FROM incoming i"
