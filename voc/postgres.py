@@ -163,12 +163,12 @@ def publish_to_postgres(
                 )
                 # Publishes to one schema wait for each other instead of interleaving.
                 con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"voc:{schema}"])
-                step = "views"
+                step = "drop views"
                 _drop_views(con, schema)  # a view would stop its tables being recreated
                 for name, table in tables.items():
                     step = f"table {name}"
                     _replace_table(con, schema, name, table)
-                step = "views"
+                step = "create views"
                 _create_views(con, schema)
                 step = PUBLISH_LOG
                 _log_publish(con, schema, run_id, rows)
