@@ -7,9 +7,16 @@ import numpy as np
 import pandas as pd
 
 from tests.fakes import HashingEmbedder
+from voc import incremental
 from voc.aggregate import daily_aggregates
 from voc.embed import CachedEmbedder, EmbeddingCache, embed_units, text_sha1
-from voc.incremental import DAILY_KEY, affected_days, load_vectors, refresh_daily_aggregates
+from voc.incremental import (
+    DAILY_KEY,
+    UnitVectors,
+    affected_days,
+    load_vectors,
+    refresh_daily_aggregates,
+)
 
 DAY1, DAY2, DAY3 = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 
@@ -32,6 +39,32 @@ def test_load_vectors_equals_embedding_through_the_cache(tmp_path):
     np.testing.assert_array_equal(vectors, model.embed(more["text"].tolist()))
     assert embedder.computed == 4  # the 3 distinct texts, then the one new text
     assert load_vectors(_units([]), embedder).shape == (0, model.dimension)
+
+
+def test_unit_vectors_read_only_the_stored_rows_asked_for(tmp_path, monkeypatch):
+    cache = EmbeddingCache(tmp_path / "embeddings.duckdb")
+    model = HashingEmbedder()
+    embedder = CachedEmbedder(model, cache)
+    old = _units(["质量很好", "物流太慢", "尺码偏小", "客服不理人"])
+    embed_units(old, embedder)
+    new = model.embed(["颜色好看", "电池不耐用"])
+    full = np.vstack([model.embed(old["text"].tolist()), new])
+    reads = []
+    monkeypatch.setattr(
+        incremental,
+        "load_vectors",
+        lambda units, e: reads.append(len(units)) or load_vectors(units, e),
+    )
+    vectors = UnitVectors(old, new, embedder)
+    assert len(vectors) == 6
+    np.testing.assert_array_equal(vectors[np.array([4, 5])], full[[4, 5]])
+    assert reads == [] and vectors.rows_read == 0  # new rows only: nothing read
+    np.testing.assert_array_equal(vectors[np.array([5, 1, 3, 1])], full[[5, 1, 3, 1]])
+    assert reads == [2] and vectors.rows_read == 2
+    mask = np.array([True, True, False, False, True, False])
+    np.testing.assert_array_equal(vectors[mask], full[mask])
+    assert reads == [2, 1]  # row 1 was read before; only row 0 is new
+    assert vectors[np.array([], dtype=np.int64)].shape == (0, model.dimension)
 
 
 def _tables(rows):

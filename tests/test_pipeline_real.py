@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from tests.contract import CATEGORIES, POLARITIES
+from voc import incremental, pipeline
 from voc.config import PublishConfig, SourceConfig, VocConfig
+from voc.incremental import load_vectors
 from voc.pipeline import run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -116,3 +120,68 @@ def test_same_input_gives_the_same_output(tmp_path, demo_dir):
     pd.testing.assert_frame_equal(units_a, units_b)
     pd.testing.assert_frame_equal(topics_a, topics_b)
     assert (units_a["topic_id"] >= 0).any()
+
+
+def test_nightly_keeps_stored_topics_and_reads_only_refitted_categories_vectors(
+    tmp_path, demo_dir, monkeypatch
+):
+    """Old units keep their stored topic unless their category refits: the same tables as
+    assigning every unit again, reading only the refitted categories' stored vectors."""
+    frame = pd.read_csv(
+        demo_dir / "reviews_shop_a.csv", dtype=str, keep_default_na=False, on_bad_lines="skip"
+    )
+    path = tmp_path / "in" / "reviews.csv"
+    path.parent.mkdir()
+    frame.iloc[:-15].to_csv(path, index=False)
+    read = []
+
+    def counting(units, embedder):
+        read.append(len(units))
+        return load_vectors(units, embedder)
+
+    monkeypatch.setattr(incremental, "load_vectors", counting)
+
+    def run(out):
+        config = VocConfig(
+            sources=(SourceConfig(path=str(path)),), publish=PublishConfig(out_dir=str(out))
+        )
+        run_pipeline(config, today=dt.date(2026, 11, 6))
+        with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+            last = con.execute("SELECT max(run_id) FROM runs").fetchone()[0]
+            refitted = con.execute(
+                "SELECT list(category) FROM topic_runs WHERE run_id = ? AND refit", [last]
+            ).fetchone()[0]
+            old_units = con.execute(
+                "SELECT category, count(*) AS n FROM units WHERE run_id <> ? GROUP BY category",
+                [last],
+            ).df()
+            assignments = con.execute(
+                "SELECT unit_id, topic_id, category, similarity FROM topic_assignments"
+                " ORDER BY unit_id"
+            ).df()
+            topics = con.execute(
+                "SELECT topic_id, category, status, size, label, representative_unit_ids"
+                " FROM topics ORDER BY topic_id"
+            ).df()
+        old = old_units.set_index("category")["n"]
+        return set(refitted or []), old, assignments, topics
+
+    run(tmp_path / "kept")
+    shutil.copytree(tmp_path / "kept", tmp_path / "every", symlinks=True)
+    frame.to_csv(path, index=False)  # the next export has 15 more reviews
+    read.clear()
+    refitted, old, kept_assignments, kept_topics = run(tmp_path / "kept")
+    # only the old units of refitted categories had their vectors read
+    assert sum(read) == sum(old.get(c, 0) for c in refitted)
+    assert len(refitted) < len(old.drop("other", errors="ignore"))  # some category kept
+
+    def assign_every_unit(plan, units, *args):
+        todo = np.isin(units["category"].to_numpy(), list(plan.centroids))
+        return todo, np.full(len(units), -1), np.zeros(len(units), np.float32)
+
+    monkeypatch.setattr(pipeline, "kept_assignments", assign_every_unit)
+    read.clear()
+    _, _, every_assignments, every_topics = run(tmp_path / "every")
+    assert sum(read) > sum(old.get(c, 0) for c in refitted)
+    pd.testing.assert_frame_equal(kept_assignments, every_assignments, rtol=1e-6)
+    pd.testing.assert_frame_equal(kept_topics, every_topics)

@@ -15,12 +15,15 @@ from voc.topics import (
     JiebaTokens,
     TopicState,
     assign_to_centroids,
+    assign_topics,
     detect_drift,
     discover_topics,
     fit_sample,
+    kept_assignments,
     match_subtopic,
     match_topics,
     outlier_share,
+    plan_topics,
     refit_reasons,
     representatives,
     topic_label,
@@ -137,6 +140,74 @@ def test_second_run_assigns_without_refit_and_keeps_ids(
     assert sorted(state2.topics["topic_id"]) == [0, 1]
 
 
+def _nightly(fake_embedder, taxonomy, refit=False, **settings):
+    """A first run r1 on CORPUS (+ 'other' units), then the plan of run r2 with 3 new units.
+
+    Returns what :func:`kept_assignments` needs and what assigning every unit gives.
+    """
+    old = pd.concat([_units(CORPUS), _units(["你好", "谢谢"], "other")], ignore_index=True)
+    old["unit_id"] = [f"o{i}" for i in range(len(old))]
+    first, state = _discover(old.assign(run_id="r1"), fake_embedder, taxonomy, run_id="r1")
+    new = _units(["电池不耐用了", "掉色很严重啊", "在吗"]).assign(run_id="r2")
+    new.loc[2, "category"] = "other"
+    units = pd.concat([old.assign(run_id="r1"), new], ignore_index=True)
+    is_new = (units["run_id"] == "r2").to_numpy()
+    config = TopicConfig(**{"min_units": 10, "outlier_threshold": 0.3, **settings})
+    embeddings = fake_embedder.embed(units["text"].tolist())
+    plan = plan_topics(
+        units, embeddings, state, taxonomy, config, fake_embedder,
+        JiebaTokens(make_tokenizer(), []), "r2", seed=1, refit=refit, is_new=is_new,
+    )  # fmt: skip
+    every = assign_topics(
+        embeddings, units["category"].to_numpy(), plan.centroids, config.outlier_threshold
+    )
+    return plan, units, is_new, first.assign(run_id="r1"), config, every
+
+
+def test_old_units_keep_their_stored_topic_when_nothing_refits(
+    keyword_topics, fake_embedder, taxonomy
+):
+    plan, units, is_new, stored, config, (every_ids, every_sim) = _nightly(fake_embedder, taxonomy)
+    todo, topic_ids, similarity = kept_assignments(
+        plan, units, is_new, stored, "r1", config, fake_embedder.model_id
+    )
+    # only the two new units of the category with topics are left to assign
+    assert units.loc[todo, "text"].tolist() == ["电池不耐用了", "掉色很严重啊"]
+    topic_ids[todo], similarity[todo] = assign_topics(
+        fake_embedder.embed(units.loc[todo, "text"].tolist()),
+        units.loc[todo, "category"].to_numpy(),
+        plan.centroids,
+        config.outlier_threshold,
+    )
+    # the same as assigning every unit again
+    np.testing.assert_array_equal(topic_ids, every_ids)
+    np.testing.assert_allclose(similarity, every_sim, rtol=1e-6)
+    assert (topic_ids[units["category"] == "other"] == -1).all()
+
+
+@pytest.mark.parametrize(
+    "why", ["threshold changed", "last run without topics", "refitted", "nothing stored"]
+)
+def test_old_units_are_assigned_again_when_the_stored_topic_may_not_hold(
+    why, keyword_topics, fake_embedder, taxonomy
+):
+    plan, units, is_new, stored, config, _ = _nightly(
+        fake_embedder, taxonomy, refit=why == "refitted"
+    )
+    last_run = "r1"
+    if why == "threshold changed":
+        config = config.model_copy(update={"outlier_threshold": 0.4})
+    elif why == "last run without topics":
+        last_run = "r1b"  # a later run with topics off wrote no topic_runs rows
+    elif why == "nothing stored":
+        stored = stored.iloc[0:0]
+    todo, _, _ = kept_assignments(
+        plan, units, is_new, stored, last_run, config, fake_embedder.model_id
+    )
+    # every unit of the category with topics, old or new; never the 'other' units
+    assert todo.tolist() == (units["category"] == "product_quality").tolist()
+
+
 def test_refit_keeps_matching_ids_adds_new_and_retires_vanished(
     keyword_topics, fake_embedder, taxonomy
 ):
@@ -230,12 +301,11 @@ def test_topic_label_and_representatives():
         == "电池/续航/发热：续航·没电·充电"
     )
     assert topic_label([], None, 7) == "topic 7"
-    vectors = normalise_rows(np.array([[1, 0], [1, 0.1], [0, 1], [1, 0.05], [1, 0.02]], np.float32))
+    similarity = np.array([0.9, 0.7, 0.2, 0.95, 0.8], np.float32)
     ids = np.array(["a", "b", "c", "d", "e"])
     texts = np.array(["x", "y", "z", "x", "w"])
-    chosen = representatives(ids, texts, vectors, count=3)
-    assert len(chosen) == 3 and "c" not in chosen
-    assert len({texts[ids.tolist().index(i)] for i in chosen}) == 3  # distinct texts
+    # nearest first, one unit per distinct text: d (x), then e (w), then b (y); a repeats x
+    assert representatives(ids, texts, similarity, count=3) == ["d", "e", "b"]
 
 
 def test_outlier_share_leaves_out_other():

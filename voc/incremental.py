@@ -4,6 +4,8 @@
   from the embedding cache as one Arrow column. Going through
   :class:`voc.embed.EmbeddingCache.get` (a Python list per vector) takes ~25 s for
   150,000 units; this takes ~2 s.
+- :class:`UnitVectors` reads those vectors only for the units a step asks for: a
+  nightly run that refits no topic model reads none (old units keep their topic).
 - :func:`affected_days` and :func:`refresh_daily_aggregates` recompute the daily
   aggregates only for the days a run changed: the days of its new units, and the
   days of older units whose topic changed. Every figure of ``daily_aggregates`` is
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 import duckdb
 import numpy as np
@@ -68,6 +71,50 @@ def load_vectors(units: pd.DataFrame, embedder: CachedEmbedder) -> np.ndarray:
         flat = table.column("vector").combine_chunks().flatten().to_numpy()
         out[found] = flat.reshape(len(found), -1)
     return out
+
+
+class UnitVectors:
+    """Every unit's vector, the store's units read from the cache only when asked for.
+
+    Rows ``[0, len(old_units))`` are the store's units, read by :func:`load_vectors`
+    the first time a position is asked for; the rows after them are this run's
+    ``new`` vectors. Indexing with an array of positions returns an ndarray, as
+    indexing the whole matrix would, so :func:`voc.topics.plan_topics` takes either.
+    A nightly run that refits no category asks only for new units and reads nothing.
+    """
+
+    def __init__(self, old_units: pd.DataFrame, new: np.ndarray, embedder: CachedEmbedder):
+        self.old_units = old_units
+        self.new = new
+        self.embedder = embedder
+        self.dimension = embedder.dimension
+        self._old = np.zeros((len(old_units), self.dimension), dtype=np.float32)
+        self._read = np.zeros(len(old_units), dtype=bool)
+        self.read_seconds = 0.0
+
+    def __len__(self) -> int:
+        return len(self.old_units) + len(self.new)
+
+    @property
+    def rows_read(self) -> int:
+        """How many stored units' vectors were read so far."""
+        return int(self._read.sum())
+
+    def __getitem__(self, positions: np.ndarray) -> np.ndarray:
+        positions = np.asarray(positions)
+        if positions.dtype == bool:
+            positions = np.flatnonzero(positions)
+        old = positions < len(self.old_units)
+        unread = np.unique(positions[old][~self._read[positions[old]]])
+        if len(unread):
+            t0 = time.perf_counter()
+            self._old[unread] = load_vectors(self.old_units.iloc[unread], self.embedder)
+            self._read[unread] = True
+            self.read_seconds += time.perf_counter() - t0
+        out = np.empty((len(positions), self.dimension), dtype=np.float32)
+        out[old] = self._old[positions[old]]
+        out[~old] = self.new[positions[~old] - len(self.old_units)]
+        return out
 
 
 def affected_days(units: pd.DataFrame, previous_topics: pd.Series) -> set[dt.date] | None:

@@ -32,10 +32,10 @@ from voc.clean import CleanResult, clean_records
 from voc.config import VocConfig
 from voc.embed import CachedEmbedder, Embedder, EmbeddingCache, build_embedder, embed_units
 from voc.errors import AccountingError
-from voc.incremental import affected_days, load_vectors, refresh_daily_aggregates
+from voc.incremental import UnitVectors, affected_days, refresh_daily_aggregates
 from voc.labels import label_units
 from voc.postgres import known_watermarks, watermark_table
-from voc.publish import Store
+from voc.publish import Snapshot, Store
 from voc.remote import ingest_anywhere
 from voc.satisfaction import satisfaction_daily
 from voc.schemas import NO_TOPIC
@@ -49,6 +49,7 @@ from voc.topics import (
     TopicState,
     assign_topics,
     finish_topics,
+    kept_assignments,
     outlier_share,
     plan_topics,
     refit_reasons,
@@ -184,18 +185,15 @@ def run_pipeline(
         all_units = pd.concat(
             [previous["units"], labelled.assign(run_id=run_id)], ignore_index=True
         )
-        all_embeddings = (
-            np.vstack(
-                [timed("load_embeddings", load_vectors, previous["units"], embedder), embeddings]
-            )
-            if len(previous["units"])
-            else embeddings
-        )
+        # the store's vectors are read only where topics need them (a refit)
+        vectors = UnitVectors(previous["units"], embeddings, embedder)
         state = TopicState(previous["topics"], previous["topic_centroids"], previous["topic_runs"])
         assignments, state = _topics(
-            timed, all_units, all_embeddings, state, taxonomy, config, embedder, tokenizer,
+            timed, all_units, vectors, state, previous, taxonomy, config, embedder, tokenizer,
             run_id, refit_topics,
         )  # fmt: skip
+        if vectors.rows_read:
+            timings["load_embeddings"] = {"seconds": round(vectors.read_seconds, 3)}
         all_units["topic_id"] = assignments["topic_id"].to_numpy()
 
         tables = assemble_tables(previous, records, all_units, assignments, state, run_id)
@@ -291,8 +289,9 @@ def embed_step(
 def _topics(
     timed: StepRunner,
     units: pd.DataFrame,
-    embeddings: np.ndarray,
+    vectors: UnitVectors,
     state: TopicState,
+    previous: Snapshot,
     taxonomy: Taxonomy,
     config: VocConfig,
     embedder,
@@ -302,9 +301,11 @@ def _topics(
 ) -> tuple[pd.DataFrame, TopicState]:
     """Topics in three timed steps (see :func:`voc.topics.discover_topics`).
 
-    ``topics`` checks drift and refits, ``assign_topics`` puts every unit on its
+    ``topics`` checks drift and refits, ``assign_topics`` puts units on their
     category's centroids (plain arrays, so a flow may run it on a Dask worker) and
-    ``describe_topics`` adds statistics, labels and representatives.
+    ``describe_topics`` adds statistics, labels and representatives. Old units keep
+    their stored topic where a new assignment would give the same
+    (:func:`voc.topics.kept_assignments`), so only the others' vectors are read.
     """
     if not config.topics.enabled or units.empty:
         assignments = pd.DataFrame(
@@ -317,17 +318,24 @@ def _topics(
         )
         return assignments, state
     tokens = JiebaTokens(tokenizer, taxonomy.stopwords)
+    is_new = (units["run_id"] == run_id).to_numpy()
     plan = timed(
-        "topics", plan_topics, units, embeddings, state, taxonomy, config.topics, embedder,
-        tokens, run_id, config.seed, refit=refit, is_new=(units["run_id"] == run_id).to_numpy(),
+        "topics", plan_topics, units, vectors, state, taxonomy, config.topics, embedder,
+        tokens, run_id, config.seed, refit=refit, is_new=is_new,
     )  # fmt: skip
-    topic_ids, similarity = timed(
-        "assign_topics", assign_topics, embeddings, units["category"].to_numpy(),
+    last_run_id = previous["runs"]["run_id"].max() if len(previous["runs"]) else None
+    todo, topic_ids, similarity = kept_assignments(
+        plan, units, is_new, previous["topic_assignments"], last_run_id, config.topics,
+        embedder.model_id,
+    )  # fmt: skip
+    positions = np.flatnonzero(todo)
+    topic_ids[positions], similarity[positions] = timed(
+        "assign_topics", assign_topics, vectors[positions], units["category"].to_numpy()[positions],
         plan.centroids, config.topics.outlier_threshold,
     )  # fmt: skip
     return timed(
-        "describe_topics", finish_topics, units, embeddings, plan, topic_ids, similarity,
-        taxonomy, config.topics, embedder.model_id, run_id,
+        "describe_topics", finish_topics, units, plan, topic_ids, similarity, taxonomy,
+        config.topics, embedder.model_id, run_id,
     )  # fmt: skip
 
 

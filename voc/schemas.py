@@ -98,6 +98,9 @@ TOPIC_RUNS = pa.schema(
         ("new_mean_similarity", pa.float64()),
         ("baseline_outlier_share", pa.float64()),  # from the last fit: what drift is against
         ("baseline_mean_similarity", pa.float64()),
+        # the similarity a unit needed to join a topic this run: a later run keeps
+        # the stored assignments only if it has not changed
+        ("outlier_threshold", pa.float64()),
     ]
 )
 

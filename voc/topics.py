@@ -362,8 +362,8 @@ def discover_topics(
         embeddings, units["category"].to_numpy(), plan.centroids, config.outlier_threshold
     )
     return finish_topics(
-        units, embeddings, plan, topic_ids, similarity, taxonomy, config, embedder.model_id,
-        run_id, skip_categories,
+        units, plan, topic_ids, similarity, taxonomy, config, embedder.model_id, run_id,
+        skip_categories,
     )  # fmt: skip
 
 
@@ -402,7 +402,9 @@ def plan_topics(
 
     Only the new units are assigned here (to measure drift against the stored
     baseline), so a run without refits costs a matrix product over the new units.
-    Arguments as for :func:`discover_topics`.
+    Arguments as for :func:`discover_topics`; ``embeddings`` is only ever indexed with
+    arrays of positions, so it may be a :class:`voc.incremental.UnitVectors` that reads
+    the stored units' vectors only for a category that is refitted.
     """
     refit = refit or config.rebuild
     is_new = np.ones(len(units), dtype=bool) if is_new is None else np.asarray(is_new, bool)
@@ -484,9 +486,68 @@ def assign_topics(
     return topic_ids, similarity
 
 
+def kept_assignments(
+    plan: TopicPlan,
+    units: pd.DataFrame,
+    is_new: np.ndarray,
+    stored: pd.DataFrame,
+    last_run_id: str | None,
+    config: TopicConfig,
+    embed_model: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which units :func:`assign_topics` must assign, and the topics of the others.
+
+    A unit of a category without topics has none, and needs no vector. An old unit
+    keeps its stored topic and similarity when assigning it again would give the same:
+    its category was not refitted in this plan, and the store's last run assigned that
+    category (so with today's centroids, since nothing refitted after it) with the same
+    embedding model and outlier threshold. A nightly run without refits then needs the
+    vectors of its new units only.
+
+    Args:
+        plan: This run's plan (its registry holds the earlier runs' ``topic_runs``).
+        units: All units, the store's first; ``is_new`` marks this run's.
+        stored: The store's ``topic_assignments``.
+        last_run_id: The store's newest run, or None for an empty store.
+        config: Topic settings (the outlier threshold).
+        embed_model: This run's embedding model.
+
+    Returns:
+        ``(todo, topic_ids, similarity)``: ``todo`` marks the units to assign; the two
+        arrays hold the topic and similarity of the others.
+    """
+    categories = units["category"].to_numpy()
+    topic_ids = np.full(len(units), NO_TOPIC, dtype=np.int64)
+    similarity = np.zeros(len(units), dtype=np.float32)
+    todo = np.isin(categories, list(plan.centroids))
+    runs = plan.state.runs
+    last = runs[
+        (runs["run_id"] == last_run_id)
+        & (runs["embed_model"] == embed_model)
+        & np.isclose(runs["outlier_threshold"].astype(float), config.outlier_threshold)
+    ]
+    settled = set(last["category"]) - set(plan.fit_samples)
+    if not settled or stored.empty:
+        return todo, topic_ids, similarity
+    positions = np.flatnonzero(todo & ~is_new & np.isin(categories, list(settled)))
+    found = (
+        stored.drop_duplicates("unit_id", keep="last")
+        .set_index("unit_id")
+        .reindex(units["unit_id"].to_numpy()[positions])
+    )
+    ok = found["topic_id"].notna().to_numpy() & (
+        found["category"].to_numpy() == categories[positions]
+    )
+    positions = positions[ok]
+    topic_ids[positions] = found["topic_id"].to_numpy()[ok].astype(np.int64)
+    similarity[positions] = found["similarity"].to_numpy()[ok].astype(np.float32)
+    todo[positions] = False
+    log.info("topics: %d stored units keep their topic; %d to assign", len(positions), todo.sum())
+    return todo, topic_ids, similarity
+
+
 def finish_topics(
     units: pd.DataFrame,
-    embeddings: np.ndarray,
     plan: TopicPlan,
     topic_ids: np.ndarray,
     similarity: np.ndarray,
@@ -519,6 +580,7 @@ def finish_topics(
                 "topics": len(plan.centroids[category][0]),
                 **_stats_columns("", FitStats.of(topics, scores)),
                 **record,
+                "outlier_threshold": config.outlier_threshold,
             }
         )
     assignments = pd.DataFrame(
@@ -529,9 +591,7 @@ def finish_topics(
             "similarity": similarity,
         }
     )
-    topic_rows = _describe(
-        plan.state.topics, units, embeddings, assignments, taxonomy, config, run_id
-    )
+    topic_rows = _describe(plan.state.topics, units, assignments, taxonomy, config, run_id)
     runs = _append(plan.state.runs, pd.DataFrame(run_rows, columns=TABLES["topic_runs"].names))
     log.info(
         "topics: %.1f%% of units in topic categories have no topic",
@@ -706,12 +766,15 @@ def topic_label(keywords: Sequence[str], subtopic_name: str | None, topic_id: in
 
 
 def representatives(
-    unit_ids: np.ndarray, texts: np.ndarray, vectors: np.ndarray, count: int
+    unit_ids: np.ndarray, texts: np.ndarray, similarity: np.ndarray, count: int
 ) -> list[str]:
-    """Ids of the ``count`` units nearest the members' centroid, one per distinct text."""
-    centroid = normalise_rows(vectors.mean(axis=0, keepdims=True))[0]
+    """Ids of the ``count`` members nearest the topic's centroid, one per distinct text.
+
+    ``similarity`` is each member's cosine similarity to the centroid, from the
+    assignment, so no vector is needed (a nightly run does not read the stored ones).
+    """
     chosen, seen = [], set()
-    for i in np.argsort(-(vectors @ centroid), kind="stable"):
+    for i in np.argsort(-similarity, kind="stable"):
         if texts[i] not in seen:
             seen.add(texts[i])
             chosen.append(str(unit_ids[i]))
@@ -723,7 +786,6 @@ def representatives(
 def _describe(
     topics: pd.DataFrame,
     units: pd.DataFrame,
-    embeddings: np.ndarray,
     assignments: pd.DataFrame,
     taxonomy: Taxonomy,
     config: TopicConfig,
@@ -733,7 +795,7 @@ def _describe(
     topics = topics.copy()
     categories = {c.id: c for c in taxonomy.categories}
     names = {(c.id, s.id): s.name_zh for c in taxonomy.categories for s in c.subtopics}
-    topic_ids = assignments["topic_id"].to_numpy()
+    topic_ids, similarity = assignments["topic_id"].to_numpy(), assignments["similarity"].to_numpy()
     unit_ids, texts = units["unit_id"].to_numpy(), units["text"].to_numpy()
     for row in topics.itertuples():
         members = np.flatnonzero(topic_ids == row.topic_id)
@@ -746,7 +808,7 @@ def _describe(
         )
         name = names.get((row.category, subtopic))
         chosen = representatives(
-            unit_ids[members], texts[members], embeddings[members], config.representatives
+            unit_ids[members], texts[members], similarity[members], config.representatives
         )
         topics.loc[
             row.Index,
