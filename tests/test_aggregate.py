@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from voc.aggregate import daily_aggregates, negative_alerts, product_scorecard
+from voc.aggregate import daily_aggregates, negative_alerts, product_scorecard, trailing_sums
 from voc.config import AlertConfig
 
 
@@ -189,3 +189,22 @@ def test_scorecard_keeps_the_top_n_per_product_and_category():
     no_ratings = documents.assign(rating=np.nan)
     con.register("documents", no_ratings)
     assert product_scorecard(con)["rating_impact"].isna().all()
+
+
+@pytest.mark.parametrize("window", [1, 3, 28])
+def test_trailing_sums_equal_a_rolling_window_over_calendar_days(window):
+    rng = np.random.default_rng(window)
+    rows = []
+    for cell in range(5):  # cells with gaps between their days, and different first days
+        days = np.sort(rng.choice(60, size=rng.integers(1, 40), replace=False))
+        rows += [(cell, int(d), int(rng.integers(0, 9))) for d in days]
+    frame = pd.DataFrame(rows, columns=["cell", "day", "value"])
+    expected = []
+    for _, series in frame.groupby("cell"):
+        dated = series.set_index(pd.Timestamp("2025-01-01") + pd.to_timedelta(series["day"], "D"))
+        rolled = dated["value"].asfreq("D", fill_value=0).rolling(f"{window}D", closed="left").sum()
+        expected += rolled.fillna(0).loc[dated.index].astype(int).tolist()
+    got = trailing_sums(
+        frame["cell"].to_numpy(), frame["day"].to_numpy(), frame["value"].to_numpy(), window
+    )
+    assert got.tolist() == expected

@@ -193,16 +193,23 @@ def negative_alerts(
         ],
         ignore_index=True,
     )
-    alerts = []
     keys = ["product", "category", "topic_id"]
-    for (product, category, topic_id), series in cells.groupby(keys, sort=True):
-        series = series.set_index("date")[counts].asfreq("D", fill_value=0)
-        for day, test in _spike_tests(series, config):
-            cell = {"product": product, "category": category, "topic_id": topic_id}
-            alerts.append({"date": day.date(), **cell, **test})
-    if not alerts:
+    cells = cells.sort_values([*keys, "date"], ignore_index=True)
+    first_day = cells.groupby(keys)["date"].transform("min")
+    spikes = _spike_tests(
+        cell=cells.groupby(keys, sort=True).ngroup().to_numpy(),
+        day=(cells["date"] - cells["date"].min()).dt.days.to_numpy(),
+        history=(cells["date"] - first_day).dt.days.to_numpy(),
+        units=cells["units"].to_numpy(np.int64),
+        negatives=cells["negatives"].to_numpy(np.int64),
+        config=config,
+    )
+    if spikes.empty:
         return _no_alerts()
-    frame = pd.DataFrame(alerts)
+    found = cells.loc[spikes.index]
+    frame = pd.concat(
+        [found["date"].dt.date.rename("date"), found[keys], spikes], axis=1
+    ).reset_index(drop=True)
     frame["run_id"] = run_id
     frame["alert_id"] = [_alert_id(r) for r in frame.itertuples()]
     frame["example_unit_ids"] = _examples(con, frame, NEGATIVE_EXAMPLES_SQL)
@@ -210,28 +217,57 @@ def negative_alerts(
     return frame
 
 
-def _spike_tests(series: pd.DataFrame, config: AlertConfig):
-    """Yield (day, test result) for each day of one daily series that spikes."""
-    window = f"{config.baseline_days}D"
-    base_units = series["units"].rolling(window, closed="left").sum().fillna(0)
-    base_neg = series["negatives"].rolling(window, closed="left").sum().fillna(0)
-    history = pd.Series(np.arange(len(series)), index=series.index).clip(upper=config.baseline_days)
-    for day, row in series.iterrows():
-        n, k = int(row["units"]), int(row["negatives"])
-        days = int(history[day])
-        if days < config.min_baseline_days or n < config.min_units:
-            continue
-        rate = (base_neg[day] + 1) / days
-        if k >= config.min_units and k >= config.min_lift * rate:
-            p_value = float(poisson.sf(k - 1, rate))
-            if p_value < config.alpha:
-                yield day, _result("negative_volume", n, k, rate, rate / max(n, 1), p_value)
-                continue
-        share = (base_neg[day] + 1) / (base_units[day] + 2)
-        if k / n >= config.min_lift * share:
-            p_value = float(binom.sf(k - 1, n, share))
-            if p_value < config.alpha:
-                yield day, _result("negative_share", n, k, n * share, share, p_value)
+def trailing_sums(cell: np.ndarray, day: np.ndarray, values: np.ndarray, window: int) -> np.ndarray:
+    """Per row: the sum of ``values`` over its cell's rows of the ``window`` days before it.
+
+    Rows are sorted by cell, then day, one row per cell and day (days without a row
+    count as zero); ``day`` holds integer day numbers from 0. The same as a rolling
+    ``f"{window}D"`` sum with ``closed="left"`` over each cell's calendar-day series,
+    for all cells at once: prefix sums, and a binary search for where each window starts.
+    """
+    key = cell.astype(np.int64) * (int(day.max(initial=0)) + window + 1) + day
+    start = np.searchsorted(key, key - window, side="left")
+    before = np.concatenate([[0], np.cumsum(values)])
+    return before[:-1] - before[start]
+
+
+def _spike_tests(
+    cell: np.ndarray,
+    day: np.ndarray,
+    history: np.ndarray,
+    units: np.ndarray,
+    negatives: np.ndarray,
+    config: AlertConfig,
+) -> pd.DataFrame:
+    """The days that spike, with their test results, indexed by row.
+
+    One row per cell and day, sorted by cell and day (see :func:`trailing_sums`);
+    ``history`` is the number of days since the cell's first. A day is tested for
+    volume first and, if that does not fire, for share (see :func:`negative_alerts`).
+    """
+    base_units = trailing_sums(cell, day, units, config.baseline_days)
+    base_neg = trailing_sums(cell, day, negatives, config.baseline_days)
+    days = np.minimum(history, config.baseline_days)
+    n, k = units, negatives
+    tested = (days >= config.min_baseline_days) & (n >= config.min_units)
+    rate = (base_neg + 1) / np.maximum(days, 1)
+    try_volume = tested & (k >= config.min_units) & (k >= config.min_lift * rate)
+    p_volume = np.where(try_volume, poisson.sf(k - 1, rate), 1.0)
+    volume = try_volume & (p_volume < config.alpha)
+    share = (base_neg + 1) / (base_units + 2)
+    negative_share = np.divide(k, n, out=np.zeros(len(n)), where=n > 0)
+    try_share = tested & ~volume & (negative_share >= config.min_lift * share)
+    p_share = np.where(try_share, binom.sf(k - 1, n, share), 1.0)
+    v = np.flatnonzero(volume)
+    s = np.flatnonzero(try_share & (p_share < config.alpha))
+    parts = [
+        _results(
+            "negative_volume", v, n[v], k[v], rate[v], rate[v] / np.maximum(n[v], 1), p_volume[v]
+        ),
+        _results("negative_share", s, n[s], k[s], n[s] * share[s], share[s], p_share[s]),
+    ]
+    parts = [part for part in parts if len(part)]
+    return pd.concat(parts).sort_index() if parts else pd.DataFrame()
 
 
 TOPIC_DAILY_SQL = """
@@ -272,16 +308,36 @@ def emerging_topic_alerts(
     if daily.empty:
         return _no_alerts()
     daily["date"] = pd.to_datetime(daily["date"])
-    days = pd.date_range(daily["date"].min(), daily["date"].max(), freq="D")
-    everything = daily.groupby("date")["units"].sum().reindex(days, fill_value=0)
-    alerts = []
-    for (topic_id, category), series in daily.groupby(["topic_id", "category"], sort=True):
-        counts = series.set_index("date")["units"].reindex(days, fill_value=0)
-        for day, test in volume_spikes(counts, everything, config, "emerging_topic"):
-            alerts.append({"date": day.date(), "category": category, "topic_id": topic_id, **test})
-    if not alerts:
+    daily = daily.sort_values(["topic_id", "category", "date"], ignore_index=True)
+    day = (daily["date"] - daily["date"].min()).dt.days.to_numpy()
+    k = daily["units"].to_numpy(np.int64)
+    window = config.baseline_days
+    base = trailing_sums(
+        daily.groupby(["topic_id", "category"], sort=True).ngroup().to_numpy(), day, k, window
+    )
+    # all topic units of the window, for the topic's share of them
+    everything = np.concatenate([[0], np.cumsum(np.bincount(day, weights=k))])
+    base_total = everything[day] - everything[np.maximum(day - window, 0)]
+    history = np.minimum(day, window)
+    tested = (history >= config.min_baseline_days) & (k >= config.min_units)
+    rate = (base + 1) / np.maximum(history, 1)
+    tested &= k >= config.min_lift * rate
+    p_value = np.where(tested, poisson.sf(k - 1, rate), 1.0)
+    rows = np.flatnonzero(tested & (p_value < config.alpha))
+    if len(rows) == 0:
         return _no_alerts()
-    frame = pd.DataFrame(alerts)
+    share = np.divide(
+        base[rows], base_total[rows], out=np.zeros(len(rows)), where=base_total[rows] > 0
+    )
+    found = daily.iloc[rows]
+    frame = pd.concat(
+        [
+            found["date"].dt.date.rename("date"),
+            found[["category", "topic_id"]],
+            _results("emerging_topic", rows, k[rows], k[rows], rate[rows], share, p_value[rows]),
+        ],
+        axis=1,
+    ).reset_index(drop=True)
     frame["product"] = "all"
     frame["run_id"] = run_id
     frame["alert_id"] = [
@@ -293,44 +349,31 @@ def emerging_topic_alerts(
     return frame
 
 
-def volume_spikes(counts: pd.Series, totals: pd.Series, config: AlertConfig, kind: str):
-    """Yield (day, test result) for each day whose count spikes above its baseline.
-
-    Args:
-        counts: Daily counts, one row per calendar day (zeros included).
-        totals: Daily counts of everything ``counts`` is part of (same days), for
-            the baseline share.
-        config: Alert thresholds.
-        kind: The alert kind written into each result.
-    """
-    window = f"{config.baseline_days}D"
-    base = counts.rolling(window, closed="left").sum().fillna(0)
-    base_total = totals.rolling(window, closed="left").sum().fillna(0)
-    for position, (day, k) in enumerate(counts.items()):
-        days = min(position, config.baseline_days)
-        if days < config.min_baseline_days or k < config.min_units:
-            continue
-        rate = (base[day] + 1) / days
-        if k < config.min_lift * rate:
-            continue
-        p_value = float(poisson.sf(k - 1, rate))
-        if p_value < config.alpha:
-            share = base[day] / base_total[day] if base_total[day] else 0.0
-            yield day, _result(kind, int(k), int(k), rate, share, p_value)
-
-
-def _result(kind: str, n: int, k: int, expected: float, share: float, p_value: float) -> dict:
-    z = (k - expected) / np.sqrt(max(expected, 1e-9))
-    return {
-        "kind": kind,
-        "units": n,
-        "observed": float(k),
-        "expected": float(expected),
-        "baseline_share": float(share),
-        "statistic": float(z),
-        "p_value": p_value,
-        "severity": _severity(p_value, k / max(expected, 1e-9)),
-    }
+def _results(
+    kind: str,
+    rows: np.ndarray,
+    n: np.ndarray,
+    k: np.ndarray,
+    expected: np.ndarray,
+    share: np.ndarray,
+    p_value: np.ndarray,
+) -> pd.DataFrame:
+    """Test results of the alert columns, one per row in ``rows`` (the index)."""
+    expected = expected.astype(float)
+    lift = k / np.maximum(expected, 1e-9)
+    return pd.DataFrame(
+        {
+            "kind": kind,
+            "units": n.astype(np.int64),
+            "observed": k.astype(float),
+            "expected": expected,
+            "baseline_share": share.astype(float),
+            "statistic": (k - expected) / np.sqrt(np.maximum(expected, 1e-9)),
+            "p_value": p_value.astype(float),
+            "severity": [_severity(p, x) for p, x in zip(p_value, lift, strict=True)],
+        },
+        index=rows,
+    )
 
 
 def _severity(p_value: float, lift: float) -> str:
