@@ -146,7 +146,13 @@ def test_user_word_keeps_a_clause_whole(nlp: Language) -> None:
     assert doc[0].text == "充电盒"
 
 
-def test_cache_dir_holds_the_jieba_cache(tmp_path: Path) -> None:
+@pytest.fixture
+def fresh_jieba(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process whose default jieba dictionary is not loaded yet."""
+    monkeypatch.setattr(jieba, "dt", jieba.Tokenizer())
+
+
+def test_cache_dir_holds_the_jieba_cache(tmp_path: Path, fresh_jieba) -> None:
     cache = tmp_path / "cache"
 
     make_tokenizer(["起球"], cache_dir=cache)
@@ -154,8 +160,20 @@ def test_cache_dir_holds_the_jieba_cache(tmp_path: Path) -> None:
     assert (cache / "jieba.cache").is_file()
 
 
+def test_dictionary_is_loaded_once_and_never_changed(tmp_path: Path, fresh_jieba) -> None:
+    first = make_tokenizer(["蓝牙降噪耳机"], cache_dir=tmp_path)
+    loaded = jieba.dt.FREQ
+    second = make_tokenizer(cache_dir=tmp_path)
+
+    assert jieba.dt.FREQ is loaded  # the default dictionary was loaded once, then copied
+    assert "蓝牙降噪耳机" in first.FREQ and "蓝牙降噪耳机" not in jieba.dt.FREQ
+    assert "蓝牙降噪耳机" not in second.FREQ  # user words stay with their tokenizer
+    assert first.lcut("蓝牙降噪耳机很好")[0] == "蓝牙降噪耳机"
+    assert second.lcut("蓝牙降噪耳机很好")[0] != "蓝牙降噪耳机"
+
+
 def test_default_cache_goes_to_voc_cache_not_system_temp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_jieba
 ) -> None:
     system_temp = tmp_path / "system_temp"
     system_temp.mkdir()

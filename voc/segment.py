@@ -4,7 +4,8 @@
 component marks clause starts after sentence punctuation and before contrast words
 (但是/不过/就是...), so "质量很好但是物流太慢" becomes two units. jieba runs as our
 own ``jieba.Tokenizer`` (not the module-level global) with the taxonomy's words
-added, so "充电盒" or "起球" stay whole.
+added, so "充电盒" or "起球" stay whole; it starts from a copy of the default
+dictionary, which a process loads only once.
 """
 
 from __future__ import annotations
@@ -42,13 +43,30 @@ def make_tokenizer(
         cache_dir: Where jieba keeps its dictionary cache (it writes one on first use);
             defaults to :func:`voc.config.default_cache_dir` instead of the system temp dir.
     """
-    tokenizer = jieba.Tokenizer()
     cache_dir = cache_dir or default_cache_dir() / "jieba"
     cache_dir.mkdir(parents=True, exist_ok=True)
+    base = _default_dictionary(cache_dir)
+    tokenizer = jieba.Tokenizer()
     tokenizer.tmp_dir = str(cache_dir)
+    with base.lock:  # a copy of the loaded dictionary: ~20 ms instead of ~0.6 s to load it
+        tokenizer.FREQ, tokenizer.total = dict(base.FREQ), base.total
+    tokenizer.initialized = True
     for word in user_words:
         tokenizer.add_word(word, freq=20000)
     return tokenizer
+
+
+def _default_dictionary(cache_dir: Path) -> jieba.Tokenizer:
+    """jieba's module-level tokenizer with its default dictionary, loaded once per process.
+
+    spaCy's jieba segmenter loads this one too when a pipeline is built, so every
+    tokenizer of a run (segmenter, topic keywords, the classifier's word features)
+    copies it instead of loading its own. Nothing is ever added to it.
+    """
+    if not jieba.dt.initialized:
+        jieba.dt.tmp_dir = str(cache_dir)
+        jieba.dt.initialize()
+    return jieba.dt
 
 
 @Language.factory(_COMPONENT, default_config={"contrast_words": [], "max_clause_chars": 120})
