@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from voc.clean import TextCleaner
@@ -26,7 +28,7 @@ from voc.config import DEFAULT_TAXONOMY, CleanConfig
 from voc.embed import text_sha1
 from voc.taxonomy import load_taxonomy
 from voc.train import SHARED_DATA, CorpusUnits
-from voc.weak import FIRST_ROW, SOURCES, used_rows
+from voc.weak import FIRST_ROW, SOURCES, read_reviews, used_rows
 
 HOLDOUT = SHARED_DATA / "labelled" / "voc_dev.csv"
 PER_SHOPPING_CATEGORY = 75
@@ -44,7 +46,57 @@ def review_units(corpora, name, rows, rng):
     return out
 
 
-def draw(seed: int, exclude: Path | None = None, per_category: int = PER_SHOPPING_CATEGORY):
+# Words of product needs (LABELS.md: size, material, origin, shelf life, specs,
+# compatibility, usage, "is there a bigger one", "wish it had"), for --need-cues.
+NEED_CUES = re.compile(
+    r"尺码|码数|尺寸|大码|小码|偏大|偏小|多大|多长|多高|多重|材质|面料|纯棉|成分|材料|产地|哪里产|"
+    r"生产日期|保质期|有效期|规格|型号|兼容|适用|适合|能用|怎么用|使用方法|说明书|有没有|有没|"
+    r"希望|建议|要是|如果有|能不能|可不可以|颜色|款式"
+)
+
+
+def need_units(corpora, held, taken_rows, count, rng):
+    """``count`` units that mention a product-need cue: one matching clause per row.
+
+    Review rows are picked by their raw text, then cut into clauses; JDDC customer
+    turns are whole units. Rows already held, excluded or drawn are left out.
+    """
+    candidates = []
+    for name in ("shopping", "waimai"):
+        texts = read_reviews(SHARED_DATA / SOURCES[name])
+        candidates += [
+            (name, row)
+            for row in np.flatnonzero(texts.str.contains(NEED_CUES).to_numpy())
+            if row not in held[name] and (name, row) not in taken_rows
+        ]
+    first = FIRST_ROW["jddc"]
+    for line in range(first, corpora.n_rows("jddc") + first):
+        turn = corpora.units("jddc", line)
+        held_line = line - first in held["jddc"] or ("jddc", line) in taken_rows
+        if turn and NEED_CUES.search(turn[0]) and not held_line:
+            candidates.append(("jddc", line))
+    out = []
+    for name, row in rng.sample(candidates, len(candidates)):
+        units = corpora.units(name, int(row))
+        matching = [i for i, unit in enumerate(units) if NEED_CUES.search(unit)]
+        if not matching:
+            continue
+        if name == "jddc":
+            out.append((f"jddc:{row}", units[0]))
+        else:
+            index = rng.choice(matching)
+            out.append((f"{name}:{row}:{index}", units[index]))
+        if len(out) == count:
+            break
+    return out
+
+
+def draw(
+    seed: int,
+    exclude: Path | None = None,
+    per_category: int = PER_SHOPPING_CATEGORY,
+    need_cues: int = 0,
+):
     rng = random.Random(seed)
     taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
     cleaner = TextCleaner(CleanConfig(mask_pii=False), taxonomy.boilerplate)
@@ -85,6 +137,11 @@ def draw(seed: int, exclude: Path | None = None, per_category: int = PER_SHOPPIN
         # customer turns are the odd fields; the last field is a candidate response
         units += [(f"ecd:{line}:{i}", fields[i]) for i in range(1, len(fields) - 1, 2)]
 
+    if need_cues:
+        taken_rows = {tuple(source.split(":")[:2]) for source, _ in units}
+        taken_rows = {(name, int(row)) for name, row in taken_rows}
+        units += need_units(corpora, held, taken_rows, need_cues, rng)
+
     frame = pd.DataFrame(units, columns=["source", "text"])
     frame = frame[(frame["text"].str.len() > 0) & ~frame["text"].isin(dev_texts)]
     frame = frame.drop_duplicates("text")
@@ -100,8 +157,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--exclude", type=Path, help="labelled refs whose rows to leave out")
     parser.add_argument("--per-category", type=int, default=PER_SHOPPING_CATEGORY)
+    parser.add_argument(
+        "--need-cues", type=int, default=0,
+        help="also draw this many units that mention a product-need cue (NEED_CUES)",
+    )  # fmt: skip
     args = parser.parse_args()
-    frame = draw(args.seed, args.exclude, args.per_category)
+    frame = draw(args.seed, args.exclude, args.per_category, args.need_cues)
     frame.to_csv(args.out, index=False)
     print(f"{len(frame)} units -> {args.out}")
     print(frame["source"].str.split(":").str[0].value_counts().to_string())
