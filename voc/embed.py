@@ -263,7 +263,7 @@ def text_sha1(text: str) -> str:
 def embed_units(
     units: pd.DataFrame,
     embedder: Embedder,
-    batch_size: int = 2048,
+    batch_size: int = 8192,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Embed the ``text`` of every unit, batch by batch.
@@ -271,7 +271,8 @@ def embed_units(
     Args:
         units: Units with ``text``.
         embedder: The model, usually a :class:`CachedEmbedder`.
-        batch_size: Units per batch (bounds the memory for text being embedded).
+        batch_size: Units per batch: one cache lookup each (a lookup reads the cache's
+            keys, ~0.3 s at 150,000 texts), and how often ``progress`` is told.
         progress: Called with the number of units done after each batch.
 
     Returns:
