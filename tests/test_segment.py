@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -273,3 +275,11 @@ def test_segmentation_never_raises_and_loses_no_characters(nlp: Language, text: 
 
     assert without_space("".join(result)) == without_space(text)
     assert all(clause == clause.strip() and clause for clause in result)
+
+
+def test_spacy_loads_without_torch_and_torch_still_imports_afterwards():
+    code = (
+        "import sys; import voc.segment; assert 'torch' not in sys.modules;"
+        " import torch; assert torch.ones(2).sum().item() == 2"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])

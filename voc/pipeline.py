@@ -192,8 +192,11 @@ def run_pipeline(
             timed, all_units, vectors, state, previous, taxonomy, config, embedder, tokenizer,
             run_id, refit_topics,
         )  # fmt: skip
-        if vectors.rows_read:
-            timings["load_embeddings"] = {"seconds": round(vectors.read_seconds, 3)}
+        if vectors.rows_read:  # part of it is inside the "topics" step's time (a refit)
+            timings["load_embeddings"] = {
+                "seconds": round(vectors.read_seconds, 3),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
         all_units["topic_id"] = assignments["topic_id"].to_numpy()
 
         tables = assemble_tables(previous, records, all_units, assignments, state, run_id)

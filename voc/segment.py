@@ -17,10 +17,8 @@ from pathlib import Path
 
 import jieba
 import pandas as pd
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc
 
+from voc._spacy import Doc, Language, spacy
 from voc.config import SegmentConfig, default_cache_dir
 from voc.embed import text_sha1
 
