@@ -115,7 +115,10 @@ def draw(
     shopping = pd.read_csv(SHARED_DATA / SOURCES["shopping"])
     for _, group in shopping.groupby("cat"):
         rows = [r for r in group.index if r not in held["shopping"]]
-        units += review_units(corpora, "shopping", rng.sample(rows, per_category), rng)
+        # a small category (热水器: 575 rows) runs out after a few draws
+        units += review_units(
+            corpora, "shopping", rng.sample(rows, min(per_category, len(rows))), rng
+        )
     rows = [r for r in range(corpora.n_rows("waimai")) if r not in held["waimai"]]
     units += review_units(corpora, "waimai", rng.sample(rows, WAIMAI), rng)
 
