@@ -249,11 +249,8 @@ def _spike_tests(
     base_neg = trailing_sums(cell, day, negatives, config.baseline_days)
     days = np.minimum(history, config.baseline_days)
     n, k = units, negatives
+    rate, p_volume, volume = _volume_test(k, base_neg, days, config)
     tested = (days >= config.min_baseline_days) & (n >= config.min_units)
-    rate = (base_neg + 1) / np.maximum(days, 1)
-    try_volume = tested & (k >= config.min_units) & (k >= config.min_lift * rate)
-    p_volume = np.where(try_volume, poisson.sf(k - 1, rate), 1.0)
-    volume = try_volume & (p_volume < config.alpha)
     share = (base_neg + 1) / (base_units + 2)
     negative_share = np.divide(k, n, out=np.zeros(len(n)), where=n > 0)
     try_share = tested & ~volume & (negative_share >= config.min_lift * share)
@@ -318,12 +315,8 @@ def emerging_topic_alerts(
     # all topic units of the window, for the topic's share of them
     everything = np.concatenate([[0], np.cumsum(np.bincount(day, weights=k))])
     base_total = everything[day] - everything[np.maximum(day - window, 0)]
-    history = np.minimum(day, window)
-    tested = (history >= config.min_baseline_days) & (k >= config.min_units)
-    rate = (base + 1) / np.maximum(history, 1)
-    tested &= k >= config.min_lift * rate
-    p_value = np.where(tested, poisson.sf(k - 1, rate), 1.0)
-    rows = np.flatnonzero(tested & (p_value < config.alpha))
+    rate, p_value, spikes = _volume_test(k, base, np.minimum(day, window), config)
+    rows = np.flatnonzero(spikes)
     if len(rows) == 0:
         return _no_alerts()
     share = np.divide(
@@ -347,6 +340,28 @@ def emerging_topic_alerts(
     frame["example_unit_ids"] = _examples(con, frame, TOPIC_EXAMPLES_SQL)
     log.info("alerts: %d emerging topics", len(frame))
     return frame
+
+
+def _volume_test(
+    k: np.ndarray, base: np.ndarray, days: np.ndarray, config: AlertConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one-sided Poisson test of today's count ``k`` against its baseline.
+
+    ``base`` is the count over the ``days`` days of history before today (at most
+    ``baseline_days``); one pseudo-count lets a silent history still spike. Tested
+    where the history is long enough, ``k`` reaches ``min_units`` and ``min_lift``
+    times the expected rate.
+
+    Returns:
+        ``(rate, p_value, fires)``: the expected daily count, the p-value (1 where
+        not tested) and where the test fires (p < ``alpha``).
+    """
+    rate = (base + 1) / np.maximum(days, 1)
+    tested = (
+        (days >= config.min_baseline_days) & (k >= config.min_units) & (k >= config.min_lift * rate)
+    )
+    p_value = np.where(tested, poisson.sf(k - 1, rate), 1.0)
+    return rate, p_value, tested & (p_value < config.alpha)
 
 
 def _results(

@@ -145,10 +145,7 @@ def run_pipeline(
         progress.step(name)
         t0 = time.perf_counter()
         result = step(name, fn, *args, **kwargs)
-        timings[name] = {
-            "seconds": round(time.perf_counter() - t0, 3),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        }
+        timings[name] = _timing(time.perf_counter() - t0)
         return result
 
     with store.lock():
@@ -193,10 +190,7 @@ def run_pipeline(
             run_id, refit_topics,
         )  # fmt: skip
         if vectors.rows_read:  # part of it is inside the "topics" step's time (a refit)
-            timings["load_embeddings"] = {
-                "seconds": round(vectors.read_seconds, 3),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            }
+            timings["load_embeddings"] = _timing(vectors.read_seconds)
         all_units["topic_id"] = assignments["topic_id"].to_numpy()
 
         tables = assemble_tables(previous, records, all_units, assignments, state, run_id)
@@ -272,6 +266,14 @@ def run_pipeline(
         scope=scope,
         rows_left_out=left_out,
     )
+
+
+def _timing(seconds: float) -> dict[str, float]:
+    """A step's entry in the run's timings: its seconds and the process's peak RSS so far."""
+    return {
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def embed_step(
