@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from voc.errors import ColumnError
-from voc.evaluate import read_labelled, score
+from voc.evaluate import read_labelled, score, with_alternatives
 
 CATS = ["product_quality", "logistics", "other"]
 
@@ -28,6 +28,18 @@ def test_score_per_category_and_macro():
 def test_a_category_never_seen_counts_as_zero_in_macro_f1():
     result = score(["other"], ["other"], ["neutral"], ["neutral"], CATS)
     assert result.macro_f1 == pytest.approx(1 / 3)
+
+
+def test_an_alternative_category_counts_only_where_it_was_predicted():
+    gold = ["product_quality", "logistics", "other", "other"]
+    predicted = ["selling_point", "service", "service", "other"]
+    alternative = ["selling_point", "", "logistics", "service"]
+    assert with_alternatives(gold, predicted, alternative) == [
+        "selling_point",  # the alternative was predicted: right
+        "logistics",  # no alternative
+        "other",  # a different alternative
+        "other",  # already right
+    ]
 
 
 def test_labelled_file_needs_its_columns(tmp_path):

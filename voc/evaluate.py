@@ -2,7 +2,10 @@
 
 Input: a CSV with ``text``, ``category`` and ``polarity`` columns (like
 ``../shared/data/labelled/voc_dev.csv``). Output: per-category precision, recall and F1,
-macro-F1 over the categories, the confusion matrix and polarity accuracy.
+macro-F1 over the categories, the confusion matrix and polarity accuracy. Where the file
+marks a second valid category (``alt_category``, as voc_dev does for its ambiguous units),
+:func:`with_alternatives` gives the gold labels under which that category counts as right
+too; it is reported beside the strict scores, never instead of them.
 """
 
 from __future__ import annotations
@@ -66,6 +69,20 @@ def score(
         polarity_accuracy=float(np.mean(np.array(gold_polarity) == np.array(predicted_polarity))),
         confusion=pd.DataFrame(matrix, index=categories, columns=categories),
     )
+
+
+def with_alternatives(
+    gold_category: list[str], predicted_category: list[str], alternative: list[str]
+) -> list[str]:
+    """Gold categories where a prediction equal to the unit's alternative counts as right.
+
+    ``alternative`` is the second category labellers accepted for an ambiguous unit
+    (empty where there is none).
+    """
+    return [
+        predicted if alt and predicted == alt else gold
+        for gold, predicted, alt in zip(gold_category, predicted_category, alternative, strict=True)
+    ]
 
 
 def read_labelled(path: Path) -> pd.DataFrame:
