@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from voc.errors import ColumnError
-from voc.evaluate import read_labelled, score, with_alternatives
+from voc.evaluate import alternatives_summary, read_labelled, score, with_alternatives
 
 CATS = ["product_quality", "logistics", "other"]
 
@@ -40,6 +40,23 @@ def test_an_alternative_category_counts_only_where_it_was_predicted():
         "other",  # a different alternative
         "other",  # already right
     ]
+
+
+def test_alternatives_summary_counts_marked_units_and_needs_the_column():
+    gold = pd.DataFrame(
+        {
+            "category": ["product_quality", "logistics", "other", "other"],
+            "polarity": ["negative"] * 4,
+            "alt_category": ["other", "", "", "logistics"],
+        }
+    )
+    predicted = pd.DataFrame(
+        {"category": ["other", "logistics", "logistics", "other"], "polarity": ["negative"] * 4}
+    )
+    summary = alternatives_summary(gold, predicted, CATS)
+    assert summary["units_with_alternative"] == 2
+    assert summary["category_accuracy"] == 0.75  # unit 0 now right, unit 2 still wrong
+    assert alternatives_summary(gold.drop(columns="alt_category"), predicted, CATS) is None
 
 
 def test_labelled_file_needs_its_columns(tmp_path):

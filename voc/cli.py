@@ -217,7 +217,7 @@ def evaluate(
     import json
 
     from voc.classify import build_classifier, classify_texts
-    from voc.evaluate import read_labelled, score, with_alternatives
+    from voc.evaluate import alternatives_summary, read_labelled, score
 
     _setup_logging(verbose)
     gold = read_labelled(labelled)
@@ -228,25 +228,11 @@ def evaluate(
         gold["polarity"].tolist(), predicted["polarity"].tolist(),
         list(classifier.taxonomy.category_ids),
     )  # fmt: skip
-    lenient = None
-    if "alt_category" in gold.columns:
-        lenient = score(
-            with_alternatives(
-                gold["category"].tolist(), predicted["category"].tolist(),
-                gold["alt_category"].tolist(),
-            ),
-            predicted["category"].tolist(), gold["polarity"].tolist(),
-            predicted["polarity"].tolist(), list(classifier.taxonomy.category_ids),
-        )  # fmt: skip
-        n_alternatives = int((gold["alt_category"] != "").sum())
+    alternatives = alternatives_summary(gold, predicted, list(classifier.taxonomy.category_ids))
     if as_json:
         report = {"classifier": classifier.name, "units": len(gold), **result.to_dict()}
-        if lenient is not None:
-            report["with_alternatives"] = {
-                "units_with_alternative": n_alternatives,
-                "macro_f1": round(lenient.macro_f1, 4),
-                "category_accuracy": round(lenient.category_accuracy, 4),
-            }
+        if alternatives is not None:
+            report["with_alternatives"] = {k: round(v, 4) for k, v in alternatives.items()}
         console.print_json(json.dumps(report))
         return
     table = Table(title=f"{classifier.name} on {labelled} ({len(gold)} units)")
@@ -265,11 +251,11 @@ def evaluate(
         f"macro-F1 {result.macro_f1:.3f}   category accuracy {result.category_accuracy:.3f}   "
         f"polarity accuracy {result.polarity_accuracy:.3f}"
     )
-    if lenient is not None:
+    if alternatives is not None:
         console.print(
-            f"counting the second category of the {n_alternatives} ambiguous units (alt_category)"
-            f" as right too: macro-F1 {lenient.macro_f1:.3f}"
-            f"   category accuracy {lenient.category_accuracy:.3f}"
+            f"counting the second category of the {alternatives['units_with_alternative']}"
+            f" ambiguous units (alt_category) as right too: macro-F1 {alternatives['macro_f1']:.3f}"
+            f"   category accuracy {alternatives['category_accuracy']:.3f}"
         )
     confusion = Table(title="confusion: rows gold, columns predicted (initials)")
     confusion.add_column("gold")

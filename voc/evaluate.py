@@ -4,8 +4,8 @@ Input: a CSV with ``text``, ``category`` and ``polarity`` columns (like
 ``../shared/data/labelled/voc_dev.csv``). Output: per-category precision, recall and F1,
 macro-F1 over the categories, the confusion matrix and polarity accuracy. Where the file
 marks a second valid category (``alt_category``, as voc_dev does for its ambiguous units),
-:func:`with_alternatives` gives the gold labels under which that category counts as right
-too; it is reported beside the strict scores, never instead of them.
+:func:`alternatives_summary` scores with that category counted as right too; it is
+reported beside the strict scores, never instead of them.
 """
 
 from __future__ import annotations
@@ -83,6 +83,37 @@ def with_alternatives(
         predicted if alt and predicted == alt else gold
         for gold, predicted, alt in zip(gold_category, predicted_category, alternative, strict=True)
     ]
+
+
+def alternatives_summary(
+    gold: pd.DataFrame, predicted: pd.DataFrame, categories: list[str]
+) -> dict[str, float | int] | None:
+    """Macro-F1 and accuracy with the labellers' second category counted as right.
+
+    Args:
+        gold: Labelled units (``category``, ``polarity`` and, if marked, ``alt_category``).
+        predicted: The classifier's ``category`` and ``polarity`` for the same units.
+        categories: The categories macro-F1 averages over.
+
+    Returns:
+        ``units_with_alternative``, ``macro_f1``, ``category_accuracy``; ``None`` when
+        the file marks no alternatives (no ``alt_category`` column).
+    """
+    if "alt_category" not in gold.columns:
+        return None
+    predicted_category = predicted["category"].tolist()
+    lenient = score(
+        with_alternatives(
+            gold["category"].tolist(), predicted_category, gold["alt_category"].tolist()
+        ),
+        predicted_category, gold["polarity"].tolist(), predicted["polarity"].tolist(),
+        categories,
+    )  # fmt: skip
+    return {
+        "units_with_alternative": int((gold["alt_category"] != "").sum()),
+        "macro_f1": lenient.macro_f1,
+        "category_accuracy": lenient.category_accuracy,
+    }
 
 
 def read_labelled(path: Path) -> pd.DataFrame:
