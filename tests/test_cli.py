@@ -140,3 +140,44 @@ def test_eval_prints_scores_as_json(shared_data):
     lenient = scores["with_alternatives"]  # voc_dev marks a second category on ambiguous units
     assert lenient["units_with_alternative"] == 63
     assert lenient["category_accuracy"] >= scores["category_accuracy"]
+
+
+@pytest.mark.slow
+def test_train_fine_tunes_and_saves_a_model_that_loads(tmp_path):
+    import json
+
+    rows = [
+        ("用了两天就坏了", "product_quality", "negative"),
+        ("屏幕有坏点", "product_quality", "negative"),
+        ("物流太慢了", "logistics", "negative"),
+        ("快递很快，第二天就到了", "logistics", "positive"),
+        ("优惠券用不了", "campaign_issue", "negative"),
+        ("有赠品吗", "campaign_issue", "neutral"),
+        ("音质很好", "selling_point", "positive"),
+        ("好的谢谢", "other", "neutral"),
+    ]
+    labelled = tmp_path / "mine.csv"
+    pd.DataFrame(rows, columns=["text", "category", "polarity"]).to_csv(labelled, index=False)
+    for epochs in ("1", "0"):
+        out = tmp_path / f"model{epochs}"
+        result = _voc(
+            "train", "--labelled", str(labelled), "--output", str(out), "--finetune-epochs", epochs
+        )
+        assert result.returncode == 0, result.stderr
+        assert "mine.csv  sha256" in result.stdout
+        meta = json.loads((out / "model.json").read_text())
+        assert meta["data_sha256"]["mine.csv"] and meta["n_train"] > len(rows)  # + exemplars
+        assert meta["finetune"] == ({"epochs": 1, "weight": 0.5} if epochs == "1" else None)
+    from voc.config import DEFAULT_TAXONOMY, EmbedConfig
+    from voc.embed import build_embedder
+    from voc.supervised import SupervisedClassifier
+    from voc.taxonomy import load_taxonomy
+
+    embedder = build_embedder(EmbedConfig(threads=1))
+    model = SupervisedClassifier.load(
+        tmp_path / "model1", load_taxonomy(DEFAULT_TAXONOMY), embedder
+    )
+    assert model.finetuned_ is not None
+    texts = ["物流太慢了，等了一周", "音质很好"]
+    labels = model.predict(texts, embedder.embed(texts))
+    assert set(labels.category) <= CATEGORIES and set(labels.polarity) <= POLARITIES

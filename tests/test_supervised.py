@@ -32,15 +32,16 @@ UNITS = [
 ]
 
 
-@pytest.fixture
-def labelled(tmp_path):
-    path = tmp_path / "labelled.csv"
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    path = tmp_path_factory.mktemp("units") / "labelled.csv"
     pd.DataFrame(UNITS, columns=["text", "category", "polarity"]).to_csv(path, index=False)
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def model(labelled, taxonomy):
+    """Trained once for the module (fine-tuning takes a while); tests must not change it."""
     return train([labelled], taxonomy, HashingEmbedder())
 
 
@@ -72,7 +73,39 @@ def test_save_and_load_give_the_same_predictions(model, taxonomy, tmp_path):
     vectors = model.embedder.embed(texts)
     a, b = model.predict(texts, vectors), loaded.predict(texts, vectors)
     assert list(a.category) == list(b.category) and list(a.polarity) == list(b.polarity)
-    np.testing.assert_allclose(a.confidence, b.confidence, rtol=1e-4)
+    # the fine-tuned encoder is saved as float16
+    np.testing.assert_allclose(a.confidence, b.confidence, atol=2e-3)
+
+
+def test_the_fine_tuned_encoder_is_saved_with_the_regression(model, taxonomy, tmp_path):
+    assert model.finetuned_ is not None
+    model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["format_version"] == 3
+    assert meta["finetune"] == {"epochs": model.finetune_epochs, "weight": 0.5}
+    with np.load(tmp_path / "m" / "model.npz") as arrays:
+        encoder = [k for k in arrays.files if k.startswith("finetune.encoder.")]
+        assert "finetune.encoder.cnn_W" in encoder and "finetune.category_head.weight" in arrays
+        assert all(arrays[k].dtype == np.float16 for k in encoder)
+
+
+def test_a_regression_only_model_of_format_2_still_loads(taxonomy, tmp_path):
+    texts = [t for t, _, _ in UNITS]
+    model = SupervisedClassifier(taxonomy, HashingEmbedder(), finetune_epochs=0).fit(
+        texts, [c for _, c, _ in UNITS], [p for _, _, p in UNITS]
+    )
+    assert model.finetuned_ is None
+    model.save(tmp_path / "m")
+    path = tmp_path / "m" / "model.json"
+    meta = json.loads(path.read_text())
+    del meta["finetune"]
+    path.write_text(json.dumps({**meta, "format_version": 2}))
+    loaded = SupervisedClassifier.load(tmp_path / "m", taxonomy, model.embedder)
+    assert loaded.finetuned_ is None
+    vectors = model.embedder.embed(texts)
+    assert list(loaded.predict(texts, vectors).category) == list(
+        model.predict(texts, vectors).category
+    )
 
 
 def test_word_ngrams_are_jieba_words_and_word_pairs(model):
@@ -93,9 +126,9 @@ def test_word_ngrams_are_jieba_words_and_word_pairs(model):
 
 def test_character_only_model_saves_and_loads(taxonomy, tmp_path):
     texts = [t for t, _, _ in UNITS]
-    model = SupervisedClassifier(taxonomy, HashingEmbedder(), word_ngram_range=None).fit(
-        texts, [c for _, c, _ in UNITS], [p for _, _, p in UNITS]
-    )
+    model = SupervisedClassifier(
+        taxonomy, HashingEmbedder(), word_ngram_range=None, finetune_epochs=0
+    ).fit(texts, [c for _, c, _ in UNITS], [p for _, _, p in UNITS])
     assert model.word_vectorizer_ is None
     model.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
@@ -160,7 +193,14 @@ def test_weak_data_leaves_out_the_holdout_rows(labelled, taxonomy, shared_data, 
 
     monkeypatch.setattr(voc.train, "weak_polarity_units", spy)
     dev = shared_data / "labelled" / "voc_dev.csv"
-    model = train([labelled], taxonomy, HashingEmbedder(), weak_data=shared_data, holdout=[dev])
+    model = train(
+        [labelled],
+        taxonomy,
+        HashingEmbedder(),
+        weak_data=shared_data,
+        holdout=[dev],
+        finetune_epochs=0,
+    )
     assert {"shopping", "jddc", "ecd", "waimai"} <= set(seen["exclude"])
     assert 1576 in seen["exclude"]["shopping"]  # a row voc_dev draws from
     assert {"labelled.csv", "voc_dev.csv", "online_shopping_10_cats.csv"} <= set(model.data_hashes_)

@@ -85,7 +85,9 @@ def test_training_on_a_holdout_row_is_refused(tmp_path, taxonomy, shared_data, c
 
 
 def test_training_records_the_corpus_hashes(references, taxonomy, shared_data):
-    model = train([references], taxonomy, HashingEmbedder(), data_dir=shared_data)
+    model = train(
+        [references], taxonomy, HashingEmbedder(), data_dir=shared_data, finetune_epochs=0
+    )
     assert {"refs.csv", "online_shopping_10_cats.csv", "jddc_chat_sample.tsv"} <= set(
         model.data_hashes_
     )

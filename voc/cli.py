@@ -183,6 +183,14 @@ def train(
         list[Path] | None,
         typer.Option(help="Labelled file kept for evaluation: its source rows stay out of --weak."),
     ] = None,
+    finetune_epochs: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Epochs of fine-tuning the USE encoder; 0 trains the regression alone"
+            " (18,813 units on 2 cores: 2 minutes instead of 6).",
+        ),
+    ] = 6,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train the supervised classifier on your labelled units; later runs use it."""
@@ -199,6 +207,7 @@ def train(
         exemplars=exemplars,
         weak_data=weak,
         holdout=holdout or (),
+        finetune_epochs=finetune_epochs,
     )
     model.save(output)
     console.print(f"Trained {model.name} on {model.n_train_} units -> [bold]{output}[/]")

@@ -244,6 +244,7 @@ def train(
     holdout: Sequence[Path] = (),
     seed: int = 42,
     data_dir: Path | None = None,
+    finetune_epochs: int = 6,
 ) -> SupervisedClassifier:
     """Fit a :class:`SupervisedClassifier`; the sha256 of every file is recorded with it.
 
@@ -260,6 +261,7 @@ def train(
         seed: Random state of the sampling and the solver.
         data_dir: Where references resolve; defaults to ``weak_data``, else
             ``../shared/data`` beside the repository.
+        finetune_epochs: Epochs of fine-tuning the USE encoder (0: the regression alone).
     """
     data_dir = Path(data_dir or weak_data or SHARED_DATA)
     data = training_frame(paths, taxonomy, exemplars, data_dir)
@@ -279,7 +281,8 @@ def train(
             if (Path(weak_data) / SOURCES[name]).exists():
                 hashes[SOURCES[name]] = file_sha256(Path(weak_data) / SOURCES[name])
     log.info("training on %d units (%s)", len(data), data["category"].value_counts().to_dict())
-    return SupervisedClassifier(taxonomy, embedder, seed=seed).fit(
+    model = SupervisedClassifier(taxonomy, embedder, seed=seed, finetune_epochs=finetune_epochs)
+    return model.fit(
         data["text"].tolist(),
         data["category"].tolist(),
         data["polarity"].tolist(),

