@@ -89,6 +89,21 @@ def test_the_fine_tuned_encoder_is_saved_with_the_regression(model, taxonomy, tm
         assert all(arrays[k].dtype == np.float16 for k in encoder)
 
 
+def test_config_can_leave_the_fine_tuned_encoder_out(model, taxonomy, tmp_path):
+    model.save(tmp_path / "m")
+    on = from_config(taxonomy, model.embedder, LabelConfig(model_dir=str(tmp_path / "m")))
+    off = from_config(
+        taxonomy, model.embedder, LabelConfig(model_dir=str(tmp_path / "m"), finetuned=False)
+    )
+    assert on.finetuned_ is not None and off.finetuned_ is None
+    on.finetune_weight = 0.0  # the regression's probabilities alone
+    texts = [t for t, _, _ in UNITS]
+    vectors = model.embedder.embed(texts)
+    np.testing.assert_allclose(
+        off.predict(texts, vectors).confidence, on.predict(texts, vectors).confidence, rtol=1e-6
+    )
+
+
 def test_a_regression_only_model_of_format_2_still_loads(taxonomy, tmp_path):
     texts = [t for t, _, _ in UNITS]
     model = SupervisedClassifier(taxonomy, HashingEmbedder(), finetune_epochs=0).fit(

@@ -48,7 +48,10 @@ def _prototype(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> C
 
 
 def _supervised(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> Classifier:
-    return SupervisedClassifier.load(Path(labels.model_dir), taxonomy, embedder)
+    model = SupervisedClassifier.load(Path(labels.model_dir), taxonomy, embedder)
+    if not labels.finetuned:
+        model.finetuned_ = None
+    return model
 
 
 def _auto(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> Classifier:
