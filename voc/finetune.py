@@ -257,14 +257,18 @@ class FineTunedClassifier:
                 polarity[rows] = torch.softmax(self.polarity_head_(vectors), dim=-1).numpy()
         return category, polarity
 
-    def arrays(self, dtype=np.float16) -> dict[str, np.ndarray]:
-        """The trained weights (the frozen embedding table is left out); float16 to save."""
-        out = {}
-        for prefix, module in (
+    def _parts(self):
+        """The trained modules, each with the prefix its weights are saved under."""
+        return (
             ("encoder", self.encoder_),
             ("category_head", self.category_head_),
             ("polarity_head", self.polarity_head_),
-        ):
+        )
+
+    def arrays(self, dtype=np.float16) -> dict[str, np.ndarray]:
+        """The trained weights (the frozen embedding table is left out); float16 to save."""
+        out = {}
+        for prefix, module in self._parts():
             for name, tensor in module.state_dict().items():
                 out[f"{prefix}.{name}"] = tensor.detach().numpy().astype(dtype)
         return out
@@ -273,11 +277,7 @@ class FineTunedClassifier:
         """Set the weights from :meth:`arrays` output (any mapping of those names)."""
         import torch
 
-        for prefix, module in (
-            ("encoder", self.encoder_),
-            ("category_head", self.category_head_),
-            ("polarity_head", self.polarity_head_),
-        ):
+        for prefix, module in self._parts():
             names = module.state_dict().keys()
             missing = [f"{prefix}.{n}" for n in names if f"{prefix}.{n}" not in arrays]
             if missing:
@@ -286,8 +286,7 @@ class FineTunedClassifier:
                 {
                     n: torch.from_numpy(np.asarray(arrays[f"{prefix}.{n}"], np.float32))
                     for n in names
-                },
-                strict=False,
+                }
             )
         self.encoder_.eval()
         return self
