@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from full_corpus import append_results, markdown_table
 from sklearn.model_selection import GroupKFold
 
 from voc.clean import TextCleaner
@@ -130,6 +131,13 @@ def cross_validated(
     }
 
 
+def confusion_table(confusion: pd.DataFrame, corner: str) -> str:
+    """A confusion matrix as a markdown table, the columns named by category initials."""
+    initials = ["".join(part[0] for part in c.split("_")) for c in confusion.columns]
+    rows = [[str(category), *map(str, row)] for category, row in confusion.iterrows()]
+    return markdown_table([corner, *initials], rows, "l" + "r" * len(initials))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -198,12 +206,8 @@ def main() -> None:
             + " |"
         )
     confusion = results["supervised (real + authored + exemplars; dev held out)"].confusion
-    initials = ["".join(p[0] for p in c.split("_")) for c in categories]
     lines += ["", "Confusion of the held-out supervised model on voc_dev (rows gold, columns predicted):",
-              "", "| gold \\ predicted | " + " | ".join(initials) + " |",
-              "| :--- |" + " ---: |" * len(categories)]  # fmt: skip
-    for category, row in confusion.iterrows():
-        lines.append(f"| {category} | " + " | ".join(str(v) for v in row) + " |")
+              "", confusion_table(confusion, "gold \\ predicted")]  # fmt: skip
     lines += [
         "",
         f"SemEval-2016 Task 5 Chinese train (phones + cameras): {len(semeval)} opinionated sentences with a"
@@ -213,8 +217,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_record:
-        with (ROOT / "benchmarks" / "RESULTS.md").open("a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+        append_results(ROOT / "benchmarks" / "RESULTS.md", "\n" + text)
 
 
 if __name__ == "__main__":

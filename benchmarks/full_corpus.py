@@ -397,7 +397,7 @@ def append_results(path: Path, section: str) -> None:
     if not path.exists():
         path.write_text(
             "# Benchmark results\n\n"
-            "Sections appended by `benchmarks/full_corpus.py`, oldest first"
+            "Sections appended by the scripts in `benchmarks/`, oldest first"
             " (see `benchmarks/README.md`).\n",
             encoding="utf-8",
         )

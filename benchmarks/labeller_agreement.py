@@ -16,6 +16,8 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+from classifier_eval import confusion_table
+from full_corpus import append_results
 from sklearn.metrics import cohen_kappa_score
 
 from voc.config import DEFAULT_TAXONOMY
@@ -82,17 +84,12 @@ def main() -> None:
             f"| {category} | {per_category.loc[category, 'support']} |"
             f" {per_category.loc[category, 'f1']:.2f} |"
         )
-    initials = ["".join(p[0] for p in c.split("_")) for c in categories]
     lines += ["", "Rows first label, columns second:", "",
-              "| first \\ second | " + " | ".join(initials) + " |",
-              "| :--- |" + " ---: |" * len(categories)]  # fmt: skip
-    for category, row in agreement.confusion.iterrows():
-        lines.append(f"| {category} | " + " | ".join(str(v) for v in row) + " |")
+              confusion_table(agreement.confusion, "first \\ second")]  # fmt: skip
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_record:
-        with (ROOT / "benchmarks" / "RESULTS.md").open("a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
+        append_results(ROOT / "benchmarks" / "RESULTS.md", "\n" + text)
 
 
 if __name__ == "__main__":
