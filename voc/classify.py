@@ -48,10 +48,9 @@ def _prototype(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> C
 
 
 def _supervised(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> Classifier:
-    model = SupervisedClassifier.load(Path(labels.model_dir), taxonomy, embedder)
-    if not labels.finetuned:
-        model.finetuned_ = None
-    return model
+    return SupervisedClassifier.load(
+        Path(labels.model_dir), taxonomy, embedder, finetuned=labels.finetuned
+    )
 
 
 def _auto(taxonomy: Taxonomy, embedder: Embedder, labels: LabelConfig) -> Classifier:

@@ -231,8 +231,12 @@ class SupervisedClassifier:
         (folder / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path, taxonomy: Taxonomy, embedder: Embedder) -> SupervisedClassifier:
+    def load(
+        cls, folder: Path, taxonomy: Taxonomy, embedder: Embedder, finetuned: bool = True
+    ) -> SupervisedClassifier:
         """Load a saved model for this taxonomy and embedder.
+
+        ``finetuned=False`` leaves a saved fine-tuned encoder unloaded: the regression alone.
 
         Raises:
             ModelError: the files are missing, or were trained for another taxonomy or embedder.
@@ -279,7 +283,7 @@ class SupervisedClassifier:
         model.polarity_model_ = _restore(arrays, "polarity", meta["polarity_classes"])
         model.finetuned_ = None
         finetune = meta.get("finetune")
-        if finetune:
+        if finetune and finetuned:
             model.finetune_epochs = finetune["epochs"]
             model.finetune_weight = finetune["weight"]
             prefix = "finetune."
