@@ -167,7 +167,8 @@ def test_train_fine_tunes_and_saves_a_model_that_loads(tmp_path):
         assert "mine.csv  sha256" in result.stdout
         meta = json.loads((out / "model.json").read_text())
         assert meta["data_sha256"]["mine.csv"] and meta["n_train"] > len(rows)  # + exemplars
-        assert meta["finetune"] == ({"epochs": 1, "weight": 0.5} if epochs == "1" else None)
+        finetune = {"epochs": 1, "seeds": [42, 7], "weight": 0.5}
+        assert meta["finetune"] == (finetune if epochs == "1" else None)
     from voc.config import DEFAULT_TAXONOMY, EmbedConfig
     from voc.embed import build_embedder
     from voc.supervised import SupervisedClassifier
@@ -177,7 +178,7 @@ def test_train_fine_tunes_and_saves_a_model_that_loads(tmp_path):
     model = SupervisedClassifier.load(
         tmp_path / "model1", load_taxonomy(DEFAULT_TAXONOMY), embedder
     )
-    assert model.finetuned_ is not None
+    assert len(model.finetuned_) == 2
     texts = ["物流太慢了，等了一周", "音质很好"]
     labels = model.predict(texts, embedder.embed(texts))
     assert set(labels.category) <= CATEGORIES and set(labels.polarity) <= POLARITIES

@@ -49,6 +49,12 @@ def test_the_encoder_and_the_use_embedder_load_one_tokenizer():
     assert build_encoder().tokenizer is embedder._model._sp is use_tokenizer()
 
 
+def test_encoders_share_the_frozen_table_and_train_their_own_weights():
+    a, b = build_encoder(), build_encoder()
+    assert a.table.data_ptr() == b.table.data_ptr()  # 65 MB, loaded once per process
+    assert a.cnn_W.data_ptr() != b.cnn_W.data_ptr()
+
+
 def test_fine_tuning_learns_the_training_units(fitted):
     category, polarity = fitted.predict_proba([t for t, _, _ in UNITS])
     assert category.shape == (len(UNITS), len(CATEGORIES)) and polarity.shape == (len(UNITS), 3)

@@ -77,16 +77,54 @@ def test_save_and_load_give_the_same_predictions(model, taxonomy, tmp_path):
     np.testing.assert_allclose(a.confidence, b.confidence, atol=2e-3)
 
 
-def test_the_fine_tuned_encoder_is_saved_with_the_regression(model, taxonomy, tmp_path):
-    assert model.finetuned_ is not None
+def test_the_fine_tuned_encoders_are_saved_with_the_regression(model, taxonomy, tmp_path):
+    assert len(model.finetuned_) == 2
     model.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert meta["format_version"] == 3
-    assert meta["finetune"] == {"epochs": model.finetune_epochs, "weight": 0.5}
+    assert meta["format_version"] == 4
+    assert meta["finetune"] == {"epochs": model.finetune_epochs, "seeds": [42, 7], "weight": 0.5}
     with np.load(tmp_path / "m" / "model.npz") as arrays:
-        encoder = [k for k in arrays.files if k.startswith("finetune.encoder.")]
-        assert "finetune.encoder.cnn_W" in encoder and "finetune.category_head.weight" in arrays
-        assert all(arrays[k].dtype == np.float16 for k in encoder)
+        for i in (0, 1):
+            encoder = [k for k in arrays.files if k.startswith(f"finetune{i}.encoder.")]
+            assert f"finetune{i}.encoder.cnn_W" in encoder
+            assert f"finetune{i}.category_head.weight" in arrays
+            assert all(arrays[k].dtype == np.float16 for k in encoder)
+        first, second = arrays["finetune0.encoder.cnn_W"], arrays["finetune1.encoder.cnn_W"]
+        assert not np.array_equal(first, second)  # two seeds, two encoders
+
+
+def test_the_encoders_probabilities_are_averaged_then_weighted(model):
+    texts = [t for t, _, _ in UNITS]
+    vectors = model.embedder.embed(texts)
+    parts = [encoder.predict_proba(texts)[0] for encoder in model.finetuned_]
+    regression = model.category_model_.predict_proba(model._features(texts, vectors))
+    expected = (regression + (parts[0] + parts[1]) / 2) / 2  # weight 0.5
+    assert not np.allclose(parts[0], parts[1])
+    confidence = model.predict(texts, vectors).confidence
+    said = confidence < 1.0  # units where nothing is said get confidence 1
+    np.testing.assert_allclose(confidence[said], expected.max(axis=1)[said], rtol=1e-5)
+
+
+def test_a_model_of_format_3_with_one_encoder_still_loads(labelled, taxonomy, tmp_path):
+    one = train([labelled], taxonomy, HashingEmbedder(), finetune_epochs=1)
+    one.finetune_seeds = (42,)
+    one.finetuned_ = one.finetuned_[:1]
+    one.save(tmp_path / "m")
+    # rewrite it as format 3 wrote it: one encoder under "finetune.", no seeds
+    with np.load(tmp_path / "m" / "model.npz") as saved:
+        arrays = {k.replace("finetune0.", "finetune.", 1): saved[k] for k in saved.files}
+    np.savez_compressed(tmp_path / "m" / "model.npz", **arrays)
+    path = tmp_path / "m" / "model.json"
+    meta = json.loads(path.read_text())
+    del meta["finetune"]["seeds"]
+    path.write_text(json.dumps({**meta, "format_version": 3}))
+    loaded = SupervisedClassifier.load(tmp_path / "m", taxonomy, one.embedder)
+    assert len(loaded.finetuned_) == 1
+    texts = [t for t, _, _ in UNITS]
+    vectors = one.embedder.embed(texts)
+    np.testing.assert_allclose(
+        loaded.predict(texts, vectors).confidence, one.predict(texts, vectors).confidence, atol=2e-3
+    )
 
 
 def test_config_can_leave_the_fine_tuned_encoder_out(model, taxonomy, tmp_path):
@@ -95,7 +133,7 @@ def test_config_can_leave_the_fine_tuned_encoder_out(model, taxonomy, tmp_path):
     off = from_config(
         taxonomy, model.embedder, LabelConfig(model_dir=str(tmp_path / "m"), finetuned=False)
     )
-    assert on.finetuned_ is not None and off.finetuned_ is None
+    assert len(on.finetuned_) == 2 and off.finetuned_ == []
     on.finetune_weight = 0.0  # the regression's probabilities alone
     texts = [t for t, _, _ in UNITS]
     vectors = model.embedder.embed(texts)
@@ -109,14 +147,14 @@ def test_a_regression_only_model_of_format_2_still_loads(taxonomy, tmp_path):
     model = SupervisedClassifier(taxonomy, HashingEmbedder(), finetune_epochs=0).fit(
         texts, [c for _, c, _ in UNITS], [p for _, _, p in UNITS]
     )
-    assert model.finetuned_ is None
+    assert model.finetuned_ == []
     model.save(tmp_path / "m")
     path = tmp_path / "m" / "model.json"
     meta = json.loads(path.read_text())
     del meta["finetune"]
     path.write_text(json.dumps({**meta, "format_version": 2}))
     loaded = SupervisedClassifier.load(tmp_path / "m", taxonomy, model.embedder)
-    assert loaded.finetuned_ is None
+    assert loaded.finetuned_ == []
     vectors = model.embedder.embed(texts)
     assert list(loaded.predict(texts, vectors).category) == list(
         model.predict(texts, vectors).category

