@@ -188,7 +188,7 @@ def train(
         typer.Option(
             min=0,
             help="Epochs of fine-tuning the USE encoder; 0 trains the regression alone"
-            " (18,813 units on 2 cores: 2 minutes instead of 6).",
+            " (18,813 units on 2 cores: 2 minutes instead of 11).",
         ),
     ] = 6,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,

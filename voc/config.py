@@ -181,9 +181,9 @@ class LabelConfig(Frozen):
     # embedder, else prototypes from the taxonomy alone.
     classifier: Literal["auto", "prototype", "supervised"] = "auto"
     model_dir: str = str(DEFAULT_MODEL_DIR)
-    # Use the fine-tuned encoder a supervised model holds (see voc.finetune). Off: the
-    # regression alone, about 0.01 lower macro-F1, and a full run of 149,000 units
-    # takes about half the time (benchmarks/RESULTS.md).
+    # Use the fine-tuned encoders a supervised model holds (see voc.finetune). Off: the
+    # regression alone, about 0.02 lower CV macro-F1, and a full run of 149,000 units
+    # takes about 0.4 of the time (benchmarks/RESULTS.md).
     finetuned: bool = True
     top_k_exemplars: int = Field(3, ge=1)
     keyword_weight: float = Field(0.08, ge=0)
