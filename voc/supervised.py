@@ -300,11 +300,11 @@ class SupervisedClassifier:
         if finetune and finetuned:
             model.finetune_epochs = finetune["epochs"]
             model.finetune_weight = finetune["weight"]
-            # format 3 saved one encoder, without seeds, under "finetune."
             model.finetune_seeds = tuple(finetune.get("seeds", [model.seed]))
-            prefixes = ["finetune."] if meta["format_version"] == 3 else [
-                f"finetune{i}." for i in range(len(model.finetune_seeds))
-            ]  # fmt: skip
+            if meta["format_version"] == 3:  # one encoder, without seeds, under "finetune."
+                prefixes = ["finetune."]
+            else:
+                prefixes = [f"finetune{i}." for i in range(len(model.finetune_seeds))]
             model.finetuned_ = [
                 FineTunedClassifier(
                     meta["category_classes"], meta["polarity_classes"], threads=model.threads
