@@ -225,13 +225,19 @@ class FineTunedClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Category and polarity probabilities, columns in ``categories``/``polarities`` order."""
+        return self.predict_ids(self.encoder_.tokenize(texts))
+
+    def predict_ids(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict_proba` of texts already tokenized by ``encoder_.tokenize``.
+
+        Every encoder shares one tokenizer, so several encoders can score one tokenization.
+        """
         import torch
 
-        category = np.zeros((len(texts), len(self.categories)), dtype=np.float32)
-        polarity = np.zeros((len(texts), len(self.polarities)), dtype=np.float32)
-        if not len(texts):
+        category = np.zeros((len(ids), len(self.categories)), dtype=np.float32)
+        polarity = np.zeros((len(ids), len(self.polarities)), dtype=np.float32)
+        if not ids:
             return category, polarity
-        ids = self.encoder_.tokenize(texts)
         order = np.argsort([len(i) for i in ids], kind="stable")  # similar lengths pad less
         with _torch_threads(self.threads), torch.no_grad():
             for start in range(0, len(order), _PREDICT_BATCH):

@@ -183,7 +183,8 @@ class SupervisedClassifier:
         proba = self.category_model_.predict_proba(features)
         polarity_proba = self.polarity_model_.predict_proba(features)
         if self.finetuned_:
-            parts = [encoder.predict_proba(texts) for encoder in self.finetuned_]
+            ids = self.finetuned_[0].encoder_.tokenize(texts)  # the encoders share a tokenizer
+            parts = [encoder.predict_ids(ids) for encoder in self.finetuned_]
             finetuned = np.mean([c for c, _ in parts], axis=0)
             finetuned_polarity = np.mean([p for _, p in parts], axis=0)
             w = self.finetune_weight
