@@ -12,7 +12,7 @@ from tests.contract import CATEGORIES, POLARITIES
 from voc.clean import CleanResult
 from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
 from voc.errors import AccountingError, InputFileError
-from voc.pipeline import account, run_pipeline
+from voc.pipeline import account, run_pipeline, stamp_assignments
 from voc.sources import IngestResult
 
 DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
@@ -26,6 +26,22 @@ def _config(sources, out) -> VocConfig:
         topics=TopicConfig(enabled=False),
         publish=PublishConfig(out_dir=str(out)),
     )
+
+
+def test_an_assignment_keeps_the_run_that_gave_it_its_topic():
+    stored = pd.DataFrame(
+        {"unit_id": ["a", "b", "c"], "topic_id": [1, 2, 3], "category": ["x", "x", "y"]}
+    ).assign(similarity=0.5, run_id="r1")
+    now = pd.DataFrame(
+        {
+            "unit_id": ["a", "b", "c", "d"],
+            "topic_id": [1, 5, 3, 1],
+            "category": ["x", "x", "z", "x"],
+        }
+    ).assign(similarity=0.5)
+    stamped = stamp_assignments(now, stored, "r2")
+    assert stamped["run_id"].tolist() == ["r1", "r2", "r2", "r2"]  # b moved, c changed category
+    assert stamp_assignments(now, stored.iloc[:0], "r1")["run_id"].tolist() == ["r1"] * 4
 
 
 def test_demo_run_publishes_contract_tables(tmp_path, demo_dir, fake_model):
@@ -109,7 +125,12 @@ def test_second_run_is_incremental(tmp_path, demo_dir, fake_model):
     )
     assert second.units_total == first.units_total + second.units_new
     new_texts = fake_model.texts_embedded - embedded_before
-    assert new_texts <= second.units_new + 200  # old units came from the cache (+ exemplars)
+    # only the new units' texts were embedded: old units and the exemplars came from the cache
+    assert new_texts == second.embedded_new and 0 < second.embedded_new <= second.units_new
+
+    with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+        stamps = con.execute("SELECT run_id, count(*) FROM topic_assignments GROUP BY 1").fetchall()
+    assert dict(stamps) == {first.run_id: first.units_total, second.run_id: second.units_new}
 
     third = run_pipeline(_config([first_file], out), today=TODAY)  # nothing new
     assert third.documents_new == 0 and third.units_new == 0

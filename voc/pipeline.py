@@ -352,6 +352,20 @@ def with_dates(records: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     return out
 
 
+def stamp_assignments(assignments: pd.DataFrame, stored: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    """Each assignment's ``run_id``: the run since which the unit has had this topic.
+
+    A unit whose category and topic are those stored keeps the stored run; any other
+    assignment (a new unit, a changed topic) is this run's.
+    """
+    before = stored.drop_duplicates("unit_id", keep="last").set_index("unit_id")
+    unit_ids = assignments["unit_id"]
+    same = unit_ids.map(before["topic_id"]).eq(assignments["topic_id"]) & unit_ids.map(
+        before["category"]
+    ).eq(assignments["category"])
+    return assignments.assign(run_id=unit_ids.map(before["run_id"]).where(same, run_id))
+
+
 def assemble_tables(
     previous,
     records: pd.DataFrame,
@@ -384,7 +398,7 @@ def assemble_tables(
     agent_turns = agents[["doc_id", "turn_index", "product", "created_at", "text"]].assign(
         run_id=run_id
     )
-    assignments = assignments.assign(run_id=run_id)
+    assignments = stamp_assignments(assignments, previous["topic_assignments"], run_id)
     return {
         "documents": pd.concat([previous["documents"], docs], ignore_index=True),
         "units": units,

@@ -65,7 +65,7 @@ class SupervisedClassifier:
         threads: torch threads for the fine-tuned encoder; by default the embedder's.
     """
 
-    name = "supervised-v1"
+    kind = "supervised-v1"
 
     def __init__(
         self,
@@ -92,6 +92,31 @@ class SupervisedClassifier:
         self.finetune_weight = finetune_weight
         self.char_min_df = char_min_df
         self.threads = threads or getattr(embedder, "threads", 2)
+
+    @property
+    def name(self) -> str:
+        """What labels (``runs.classifier``): the kind, the fine-tuned encoders in use, the model.
+
+        For example ``supervised-v1+ft2-1a2b3c4d``: two fine-tuned encoders, and a digest of
+        the training data's hashes and the settings, so a retrained model gets a new name.
+        """
+        if not hasattr(self, "data_hashes_"):
+            return self.kind  # not fitted or loaded yet
+        recipe = json.dumps(self._recipe(), sort_keys=True).encode()
+        return f"{self.kind}+ft{len(self.finetuned_)}-{hashlib.sha256(recipe).hexdigest()[:8]}"
+
+    def _recipe(self) -> dict:
+        """The training data and settings a fitted model was made from (saved in model.json)."""
+        return {
+            "C": self.c,
+            "ngram_range": list(self.ngram_range),
+            "word_ngram_range": None
+            if self.word_ngram_range is None
+            else list(self.word_ngram_range),
+            "n_train": self.n_train_,
+            "data_sha256": self.data_hashes_,
+            "finetune": self.finetune_recipe_,
+        }
 
     def _features(self, texts: Sequence[str], embeddings: np.ndarray) -> csr_matrix:
         ngrams = [self.vectorizer_.transform(texts)]
@@ -164,6 +189,13 @@ class SupervisedClassifier:
                 ).fit(texts, category.tolist(), polarity.tolist())
                 for seed in self.finetune_seeds
             ]
+        self.finetune_recipe_ = None
+        if self.finetuned_:
+            self.finetune_recipe_ = {
+                "epochs": self.finetune_epochs,
+                "seeds": list(self.finetune_seeds),
+                "weight": self.finetune_weight,
+            }
         self.data_hashes_ = dict(data_hashes or {})
         self.n_train_ = len(texts)
         return self
@@ -222,26 +254,15 @@ class SupervisedClassifier:
         np.savez_compressed(folder / "model.npz", **arrays)
         meta = {
             "format_version": FORMAT_VERSION,
-            "classifier": self.name,
+            "classifier": self.kind,
             "embed_model": self.embedder.model_id,
             "taxonomy": self.taxonomy.name,
             "categories": list(self.taxonomy.category_ids),
-            "C": self.c,
-            "ngram_range": list(self.ngram_range),
             "vocabulary": _vocabulary(self.vectorizer_),
-            "word_ngram_range": None if words is None else list(self.word_ngram_range),
             "word_vocabulary": None if words is None else _vocabulary(words),
             "category_classes": self.category_model_.classes_.tolist(),
             "polarity_classes": self.polarity_model_.classes_.tolist(),
-            "n_train": self.n_train_,
-            "data_sha256": self.data_hashes_,
-            "finetune": None
-            if not self.finetuned_
-            else {
-                "epochs": self.finetune_epochs,
-                "seeds": list(self.finetune_seeds),
-                "weight": self.finetune_weight,
-            },
+            **self._recipe(),
         }
         (folder / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
@@ -312,6 +333,7 @@ class SupervisedClassifier:
                 ).load_arrays({k[len(p) :]: arrays[k] for k in arrays.files if k.startswith(p)})
                 for p in prefixes
             ]
+        model.finetune_recipe_ = finetune  # what the file holds, loaded or not
         model.data_hashes_ = meta["data_sha256"]
         model.n_train_ = meta["n_train"]
         return model
