@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from tests.contract import CATEGORIES, POLARITIES
-from voc.labels import PrototypeClassifier, extract_attributes, label_units
+from voc.labels import PrototypeClassifier, extract_attributes, fix_polarity, label_units
 
 
 @pytest.fixture
@@ -60,24 +60,31 @@ def test_english_and_long_text_get_a_label(classifier):
     assert set(labels.category) <= CATEGORIES
 
 
-def test_fixed_polarity_for_quality_and_selling_point(classifier):
-    labels = _predict(classifier, ["屏幕有坏点，用了两天就坏了", "性价比超高，面料很舒服"])
-    for category, polarity in zip(labels.category, labels.polarity, strict=True):
-        if category == "product_quality":
-            assert polarity == "negative"
-        if category == "selling_point":
-            assert polarity == "positive"
+def test_fix_polarity_applies_the_labels_md_rule():
+    category = np.array(["product_quality", "selling_point", "logistics"], dtype=object)
+    polarity = np.array(["positive", "negative", "negative"], dtype=object)
+    assert list(fix_polarity(category, polarity)) == ["negative", "positive", "negative"]
 
 
-def test_priority_breaks_near_ties(taxonomy, fake_embedder):
-    model = PrototypeClassifier(taxonomy, fake_embedder).fit()
-    texts = ["x"]
-    # Make every category equally likely: the highest-priority one must win.
-    model.category_scores = lambda t, e: np.zeros(
-        (len(t), len(model.categories_)), dtype=np.float32
-    )
-    labels = _predict(model, texts)
-    assert labels.category[0] == "product_quality"
+def test_prediction_fixes_the_lexicon_polarity(classifier):
+    # The lexicon reads 好 as positive; a product quality problem is negative all the same.
+    classifier.predict_proba = lambda t, e: _one_hot(classifier, "product_quality", len(t))
+    labels = _predict(classifier, ["好"])
+    assert (labels.category[0], labels.polarity[0]) == ("product_quality", "negative")
+
+
+def _one_hot(model, category, rows, other=0.0):
+    proba = np.zeros((rows, len(model.categories_)), dtype=np.float32)
+    proba[:, list(model.categories_).index("other")] = other
+    proba[:, list(model.categories_).index(category)] = 1.0 - other
+    return proba
+
+
+@pytest.mark.parametrize(("other", "expected"), [(0.55, "product_quality"), (0.6, "other")])
+def test_priority_breaks_near_ties(classifier, other, expected):
+    # product_quality outranks other: it wins while within 0.15 of other's probability.
+    classifier.predict_proba = lambda t, e: _one_hot(classifier, "product_quality", 1, other)
+    assert _predict(classifier, ["x"]).category[0] == expected
 
 
 @pytest.mark.parametrize(

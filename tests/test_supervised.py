@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -134,12 +135,24 @@ def test_config_can_leave_the_fine_tuned_encoder_out(model, taxonomy, tmp_path):
         taxonomy, model.embedder, LabelConfig(model_dir=str(tmp_path / "m"), finetuned=False)
     )
     assert len(on.finetuned_) == 2 and off.finetuned_ == []
+    # runs.classifier tells which model labelled, and with how many encoders
+    assert re.fullmatch(r"supervised-v1\+ft2-[0-9a-f]{8}", model.name)
+    assert on.name == model.name and off.name == model.name.replace("+ft2-", "+ft0-")
     on.finetune_weight = 0.0  # the regression's probabilities alone
     texts = [t for t, _, _ in UNITS]
     vectors = model.embedder.embed(texts)
     np.testing.assert_allclose(
         off.predict(texts, vectors).confidence, on.predict(texts, vectors).confidence, rtol=1e-6
     )
+
+
+def test_a_model_trained_on_other_data_has_another_name(model, taxonomy, tmp_path):
+    model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    meta["data_sha256"] = {"labelled.csv": "0" * 64}
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    other = SupervisedClassifier.load(tmp_path / "m", taxonomy, model.embedder)
+    assert other.name.startswith("supervised-v1+ft2-") and other.name != model.name
 
 
 def test_a_regression_only_model_of_format_2_still_loads(taxonomy, tmp_path):

@@ -120,7 +120,8 @@ def test_first_run_registers_topics_with_ids_and_labels(keyword_topics, fake_emb
     row = state.topics.set_index("topic_id").loc[battery]
     assert "电池" in row["label"]
     assert row["size"] == 12
-    assert len(row["representative_unit_ids"].split(",")) >= 1
+    chosen = row["representative_unit_ids"].split(",")
+    assert len(chosen) == 2 and set(chosen) <= set(assignments["unit_id"].iloc[:12])
     assert len(state.centroids) == 2
 
 
