@@ -6,12 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from tests.contract import CATEGORIES, POLARITIES
 from voc.cli import app
+from voc.embed import EMBEDDERS
 
 VOC = [sys.executable, "-m", "voc.cli"]
 
@@ -28,6 +30,30 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     listed = re.findall(r"^│ (\w+)", result.stdout, flags=re.MULTILINE)
     assert {"demo", "run", "classify", "eval", "report", "taxonomy", "serve"} <= set(listed)
+
+
+@pytest.mark.slow  # fits BERTopic: `voc demo` has topics on
+def test_voc_demo_publishes_the_bundled_data(tmp_path, monkeypatch, fake_embedder):
+    # `voc demo` always uses the default model: make that the hashing embedder
+    monkeypatch.setitem(EMBEDDERS, "use-multilingual", lambda config, argument: fake_embedder)
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--no-prefect"])
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+        runs = con.execute(
+            "SELECT rows_read, rows_published, rows_duplicate, rows_quarantined FROM runs"
+        ).fetchall()
+        documents = con.execute(
+            "SELECT source, count(*) FROM documents GROUP BY source ORDER BY source"
+        ).fetchall()
+        (units,) = con.execute("SELECT count(*) FROM units").fetchone()
+    assert runs == [(960, 946, 3, 11)]
+    assert documents == [
+        ("chats.tsv", 80),
+        ("reviews_shop_a.csv", 252),
+        ("reviews_shop_b_gbk.csv", 158),
+    ]
+    assert units == 830
 
 
 def test_taxonomy_check_reports_the_default_taxonomy():
@@ -62,6 +88,25 @@ def test_missing_input_file_is_one_clear_line(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "missing.csv" in result.stderr and "file not found" in result.stderr
+
+
+def test_two_inputs_with_one_file_name_are_one_clear_line(tmp_path):
+    paths = [tmp_path / folder / "reviews.csv" for folder in ("a", "b")]
+    for path in paths:
+        path.parent.mkdir()
+        path.write_text("id,review\n1,音质很好\n", encoding="utf-8")
+    result = _voc("run", "--input", str(paths[0]), "--input", str(paths[1]), "--out", "o")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "[E201]" in result.stderr and "repeated: ['reviews.csv']" in result.stderr
+
+
+def test_out_that_is_a_file_is_one_clear_line(tmp_path):
+    data, taken = tmp_path / "in.csv", tmp_path / "taken"
+    data.write_text("id,review\n1,音质很好\n", encoding="utf-8")
+    taken.write_text("", encoding="utf-8")
+    result = _voc("run", "--input", str(data), "--out", str(taken))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{taken} is a file, not a folder" in " ".join(result.stderr.split())
 
 
 def test_wrong_text_column_names_the_columns(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -25,9 +26,10 @@ from voc.config import (
     PublishConfig,
     SourceConfig,
     VocConfig,
+    format_validation_error,
     load_config,
 )
-from voc.errors import InputFileError, StoreError, VocError
+from voc.errors import ConfigError, InputFileError, StoreError, VocError
 
 app = typer.Typer(
     help="voc: voice-of-the-customer mining for Chinese e-commerce text.",
@@ -143,7 +145,10 @@ def run(
     settings = base.model_copy(
         update={"sources": sources, "publish": base.publish.model_copy(update={"out_dir": out})}
     )
-    settings = VocConfig.model_validate(settings.model_dump())
+    try:
+        settings = VocConfig.model_validate(settings.model_dump())
+    except ValidationError as exc:
+        raise ConfigError("the command line", format_validation_error(exc)) from exc
     with _progress() as progress:
         summary = run_pipeline(settings, refit_topics=refit_topics, progress=RichProgress(progress))
     _print_summary(summary)

@@ -256,7 +256,10 @@ class VocConfig(Frozen):
     def _names_unique(cls, sources: tuple[AnySource, ...]) -> tuple[AnySource, ...]:
         doubles = repeated([s.source_name for s in sources])
         if doubles:
-            raise ValueError(f"source names must be unique, repeated: {doubles}; set `name:`")
+            raise ValueError(
+                f"source names must be unique, repeated: {doubles} (a source is named after its"
+                " file unless it has a `name:` in the config file): name them, or rename a file"
+            )
         return sources
 
     def config_hash(self) -> str:

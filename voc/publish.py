@@ -106,7 +106,13 @@ class Store:
         Raises:
             StoreLockedError: another run (this machine, any process) holds it.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError(
+                f"{self.root} is a file, not a folder: choose another output folder"
+                " (--out, or publish.out_dir in the config)"
+            ) from None
         handle = (self.root / ".voc.lock").open("a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
