@@ -189,8 +189,18 @@ def backfill(
     out_dir: str | None = None,
     sources: list[str] | None = None,
     dask_address: str | None = None,
+    mirror_to: str | None = None,
 ) -> list[str]:
     """Process a date range one day at a time; days already done are skipped (resumable).
+
+    Args:
+        start: First day (``YYYY-MM-DD``).
+        end: Last day, included.
+        config_path: YAML run config (default ``$VOC_CONFIG``).
+        out_dir: Overrides the config's output directory.
+        sources: Only these configured sources, by name.
+        dask_address: Dask scheduler for embed/label/assign_topics (default ``$VOC_DASK_ADDRESS``).
+        mirror_to: An fsspec URL the last day's published snapshot is copied to.
 
     Returns:
         The run ids of the days processed by this invocation.
@@ -200,17 +210,19 @@ def backfill(
     ledger = BackfillLedger(config.publish.out_dir)
     key = BackfillLedger.key(scope.sources)
     done = ledger.done(key)
-    run_ids, skipped = [], []
+    run_ids, skipped, last = [], [], None
     for day in daily_chunks(scope.start, scope.end):
         if day in done:
             skipped.append(day)
             continue
         day_scope = scope.model_copy(update={"start": day, "end": day})
-        summary = run_voc(config, day_scope, dask_address=dask_address)
+        summary = last = run_voc(config, day_scope, dask_address=dask_address)
         ledger.mark(key, day)
         run_ids.append(summary.run_id)
         log.info(
             "backfill %s: run %s, %d new documents", day, summary.run_id, summary.documents_new
         )
+    if mirror_to and last is not None:  # every snapshot holds the whole store: the last suffices
+        mirror_snapshot(last.snapshot, mirror_to)
     publish_backfill_artifact(scope.start, scope.end, run_ids, skipped)
     return run_ids

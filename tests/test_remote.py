@@ -48,3 +48,15 @@ def test_mirror_copies_the_snapshot_then_points_current_at_it(tmp_path, memory_f
     assert memory_fs.cat("/voc-test/out/CURRENT") == b"20261106T020000-abcdef"
     copied = memory_fs.find("/voc-test/out/snapshots")
     assert sorted(p.rsplit("/", 1)[1] for p in copied) == ["manifest.json", "part-0.parquet"]
+
+
+def test_mirroring_again_overwrites_the_copy(tmp_path, memory_fs):
+    # a flow retries a failed mirror: the second copy must not nest inside the first
+    snapshot = tmp_path / "snapshots" / "20261106T020000-abcdef"
+    (snapshot / "parquet").mkdir(parents=True)
+    (snapshot / "parquet" / "part-0.parquet").write_bytes(b"PAR1")
+    for _ in range(2):
+        mirror_snapshot(snapshot, "memory://voc-test/out")
+    assert memory_fs.find("/voc-test/out/snapshots") == [
+        "/voc-test/out/snapshots/20261106T020000-abcdef/parquet/part-0.parquet"
+    ]

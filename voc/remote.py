@@ -94,7 +94,9 @@ def mirror_snapshot(snapshot: Path, url: str) -> str:
     target = f"{url.rstrip('/')}/snapshots/{snapshot.name}"
     try:
         fs, root = fsspec.core.url_to_fs(url)
-        fs.put(str(snapshot), root.rstrip("/") + f"/snapshots/{snapshot.name}", recursive=True)
+        # trailing slashes: copy the folder's contents, so a second copy (a retry) overwrites
+        # the first instead of nesting inside it
+        fs.put(f"{snapshot}/", root.rstrip("/") + f"/snapshots/{snapshot.name}/", recursive=True)
         with fs.open(root.rstrip("/") + "/CURRENT", "w") as pointer:
             pointer.write(snapshot.name)
     except (OSError, ValueError, ImportError) as exc:

@@ -9,6 +9,7 @@ import yaml
 
 from voc.backfill import BackfillLedger
 from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
+from voc.errors import ConfigError, InputFileError
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +182,78 @@ def test_backfill_runs_day_by_day_and_resumes(prefect_harness, tmp_path, demo_di
     # a first backfill covers two days, as if it had been stopped there
     first = backfill(start="2026-10-01", end="2026-10-02", config_path=config)
     assert len(first) == 2
-    runs = backfill(start="2026-10-01", end="2026-10-04", config_path=config)
+    mirror = tmp_path / "mirror"
+    runs = backfill(
+        start="2026-10-01", end="2026-10-04", config_path=config, mirror_to=mirror.as_uri()
+    )
     assert len(runs) == 2  # the first two days were done already
+    assert (mirror / "CURRENT").read_text(encoding="utf-8") == runs[-1]
     assert BackfillLedger(out).done("*") == {dt.date(2026, 10, d) for d in range(1, 5)}
     days = [r[0] for r in _read(out, "SELECT DISTINCT date FROM documents ORDER BY 1")]
     assert days == [dt.date(2026, 10, d) for d in range(1, 5)]
     (duplicated,) = _read(out, "SELECT count(*) - count(DISTINCT doc_id) FROM documents")
     assert duplicated == (0,)
+
+
+def test_io_steps_retry_on_os_errors_but_not_on_voc_errors():
+    from prefect.states import Failed
+
+    from pipelines.flows import _retry_io_only
+
+    # the state Prefect hands a retry condition when a task raises
+    missing = Failed(data=InputFileError("a.csv: file not found"))
+    busy = Failed(data=OSError(16, "Device or resource busy"))
+    assert _retry_io_only(None, None, missing) is False
+    assert _retry_io_only(None, None, busy) is True
+
+
+def test_flow_config_reads_voc_config_and_out_dir_overrides_it(tmp_path, demo_dir, monkeypatch):
+    from pipelines.flows import flow_config
+
+    path = _write_config(tmp_path, [demo_dir / "reviews_shop_a.csv"], tmp_path / "configured")
+    monkeypatch.setenv("VOC_CONFIG", path)
+    config = flow_config(None, str(tmp_path / "override"))
+    assert config.publish.out_dir == str(tmp_path / "override")
+    assert [s.path for s in config.sources] == [str(demo_dir / "reviews_shop_a.csv")]
+    assert config.embed.model == "fake"
+
+
+def test_flow_config_without_a_file_says_how_to_give_one(monkeypatch):
+    from pipelines.flows import flow_config
+
+    monkeypatch.delenv("VOC_CONFIG", raising=False)
+    with pytest.raises(ConfigError) as error:
+        flow_config(None, None)
+    assert error.value.problems == ["config_path: give a YAML config or set $VOC_CONFIG"]
+
+
+def test_flow_config_without_sources_is_a_config_error_naming_the_file(tmp_path):
+    from pipelines.flows import flow_config
+
+    path = _write_config(tmp_path, [], tmp_path / "out")
+    with pytest.raises(ConfigError) as error:
+        flow_config(path, None)
+    assert str(error.value) == (
+        f"[E201] 1 problem(s): {path}: sources: the config lists no sources to read"
+    )
+
+
+@pytest.mark.slow
+def test_nightly_mirrors_the_published_snapshot_to_a_url(
+    prefect_harness, tmp_path, demo_dir, fake_model
+):
+    from pipelines.flows import nightly
+
+    mirror = tmp_path / "mirror"
+    summary = nightly(
+        config_path=_write_config(tmp_path, [demo_dir / "reviews_shop_a.csv"], tmp_path / "out"),
+        mirror_to=mirror.as_uri(),
+    )
+    assert (mirror / "CURRENT").read_text(encoding="utf-8") == summary.run_id
+    copied = mirror / "snapshots" / summary.run_id
+
+    def files(root):
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    assert files(copied) == files(summary.snapshot)
+    assert (copied / "voc.duckdb").read_bytes() == (summary.snapshot / "voc.duckdb").read_bytes()
