@@ -179,3 +179,16 @@ def test_unknown_source_or_category_in_a_scope_is_one_clear_error(tmp_path, demo
     assert "sources: unknown ['nope.csv']" in message
     assert "categories: unknown ['colour']" in message
     assert "reviews_shop_a.csv" in message
+
+
+def test_a_scope_of_one_source_reads_only_that_source(tmp_path, demo_dir, fake_model):
+    out = tmp_path / "out"
+    config = _config([demo_dir / "reviews_shop_a.csv", demo_dir / "reviews_shop_b_gbk.csv"], out)
+    summary = run_pipeline(config, today=TODAY, scope=RunScope(sources=("reviews_shop_a.csv",)))
+    assert summary.accounting == {
+        "reviews_shop_a.csv": {"read": 261, "published": 252, "duplicates": 3, "quarantined": 6}
+    }
+    assert summary.rows_left_out == {}
+    with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+        sources = con.execute("SELECT DISTINCT source FROM documents").fetchall()
+    assert sources == [("reviews_shop_a.csv",)]
