@@ -157,14 +157,32 @@ def test_fallback_ignores_missing_values() -> None:
     assert found["text"] == "a"
 
 
+def test_duplicated_header_name_raises_naming_it() -> None:
+    data = pd.DataFrame([["1", "质量很好", "做工差"]], columns=["id", "review", "review"])
+    data["_row"] = [2]
+
+    with pytest.raises(ColumnError, match="column 'review' appears more than once") as info:
+        detect_columns(data, ColumnMap(), "a.csv")
+
+    assert info.value.message.startswith("a.csv: ")
+
+
+def test_fallback_skips_ids_and_numbers() -> None:
+    # Longer than the remarks, but order numbers are not what customers wrote.
+    data = frame({"order_no": ["A1234567", "B7654321"], "remark": ["很好", "Too small"]})
+
+    assert detect_columns(data, ColumnMap(), "a.csv")["text"] == "remark"
+
+
 @pytest.mark.parametrize(
     "columns",
     [
+        {"order_no": ["A1234567", "B7654321"], "rating": ["5", "4"]},  # ids are no text
         {"review_id": ["A1"], "rating": ["5"]},  # every column has another role
         {"x": ["1"], "y": ["2"]},  # only one-character values
         {"x": [None], "y": [None]},  # nothing at all
     ],
-    ids=["all-taken", "too-short", "all-missing"],
+    ids=["only-ids", "all-taken", "too-short", "all-missing"],
 )
 def test_no_usable_text_column_raises(columns: dict[str, list[object]]) -> None:
     with pytest.raises(ColumnError, match="no text column") as info:

@@ -102,8 +102,82 @@ def test_undecodable_file_raises_naming_the_file(tmp_path: Path, data: bytes) ->
 def test_undecodable_error_names_first_bad_byte(tmp_path: Path) -> None:
     data = "中文".encode() + b"\xff\xfe\xfd" + "中文".encode("gbk")
 
-    with pytest.raises(InputFileError, match="from byte 6"):
+    with pytest.raises(InputFileError, match="byte 6 on line 1"):
         detect_encoding(tmp_path / "x.csv", data)
+
+
+def test_bad_byte_in_a_gbk_file_is_reported_on_its_own_line(tmp_path: Path) -> None:
+    # Line 2 is the first that is not UTF-8, but GBK reads it: the bad byte is on line 4.
+    data = "id,review\n1,质量很好\n2,做工太差\n".encode("gbk") + b"3,\x80\n"
+
+    with pytest.raises(InputFileError, match="byte 34 on line 4 is neither UTF-8 nor GBK"):
+        detect_encoding(tmp_path / "x.csv", data)
+
+
+def test_encoding_errors_name_the_config_key_not_a_missing_option(tmp_path: Path) -> None:
+    undecodable = "中文".encode() + b"\xff\xfe\xfd" + "中文".encode("gbk")
+    detected = write(tmp_path, undecodable, name="detected.csv")
+    named = write(tmp_path, TEXT.encode("gbk"), name="named.csv")
+
+    for path, encoding in [(detected, None), (named, "utf-8")]:
+        with pytest.raises(InputFileError) as info:
+            decode_file(path, encoding)
+        assert "`encoding:`" in info.value.message
+        assert "--encoding" not in info.value.message
+
+
+# ---------------------------------------------------------------- mixed encodings
+
+# Three reviews saved as UTF-8, then one appended from a GBK export. GB18030 reads the
+# whole file without error, the UTF-8 lines as garbage: the mix must be caught.
+UTF8_LINES = "id,review\n1,质量很好\n2,物流太慢\n3,音质不错 降噪也好\n".encode()
+MIXED = UTF8_LINES + "4,尺码偏小\n".encode("gbk")
+
+
+def test_mixed_file_would_decode_as_gb18030() -> None:
+    # Guards the test below: the mix is the silent kind.
+    assert "质量很好" not in MIXED.decode("gb18030")
+
+
+def test_mixed_utf8_and_gbk_lines_raise_naming_the_odd_line(tmp_path: Path) -> None:
+    path = write(tmp_path, MIXED)
+
+    with pytest.raises(
+        InputFileError, match="line 5 is GBK/GB18030, not UTF-8 like most lines"
+    ) as info:
+        decode_file(path)
+
+    assert info.value.message.startswith(f"{path}: ")
+    assert "one encoding" in info.value.message
+
+
+def test_mostly_gbk_file_names_the_first_utf8_line(tmp_path: Path) -> None:
+    data = "id,review\n1,质量很好\n2,物流太慢\n3,尺码偏小\n".encode("gbk") + (
+        "4,音质不错\n5,降噪也好\n".encode()
+    )
+
+    with pytest.raises(InputFileError, match="line 5 is UTF-8, not GBK/GB18030 like most lines"):
+        detect_encoding(tmp_path / "x.csv", data)
+
+
+def test_utf8_file_cut_inside_a_character_is_not_taken_for_a_mix(tmp_path: Path) -> None:
+    # The last line, cut after 2 of the 3 bytes of 好, is valid GB18030 on its own.
+    data = UTF8_LINES + "4,好".encode()[:-1]
+
+    with pytest.raises(InputFileError, match=r"byte 70 on line 5 is neither .* cut off"):
+        detect_encoding(tmp_path / "cut.csv", data)
+
+
+def test_real_reviews_saved_as_gbk_are_not_taken_for_a_mix(shared_data: Path) -> None:
+    text = (shared_data / "waimai_10k.csv").read_text(encoding="utf-8")
+
+    assert detect_encoding(Path("waimai.csv"), text.encode("gbk", errors="ignore")) == "gb18030"
+
+
+def test_gbk_demo_file_is_not_taken_for_a_mix(demo_dir: Path) -> None:
+    path = demo_dir / "reviews_shop_b_gbk.csv"
+
+    assert detect_encoding(path, path.read_bytes()) == "gb18030"
 
 
 def test_explicit_wrong_encoding_raises_naming_the_file(tmp_path: Path) -> None:

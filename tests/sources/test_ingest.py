@@ -77,6 +77,21 @@ def test_review_record_values(tmp_path: Path) -> None:
     assert record["row"] == 2
 
 
+def test_no_usable_row_gives_empty_records_typed_like_real_ones(tmp_path: Path) -> None:
+    real = ingest(write(tmp_path, "shop.csv", [REVIEW_HEADER, GOOD_ROW])).records
+    header_only = write(tmp_path, "header.csv", [REVIEW_HEADER])
+    empty_text = write(tmp_path, "blank.csv", [REVIEW_HEADER, "A2,纯棉短袖T恤,,5,  "])
+    typed = ["created_at", "rating", "turn_index", "is_agent", "row"]
+
+    for path in (header_only, empty_text):
+        result = ingest_sources((SourceConfig(path=str(path)),), TODAY)
+        assert result.records.empty
+        assert list(result.records.columns) == RECORD_COLUMNS
+        assert result.records[typed].dtypes.to_dict() == real[typed].dtypes.to_dict()
+        assert result.records["created_at"].dt.date.empty  # later steps use .dt
+    assert len(ingest(empty_text).quarantine) == 1
+
+
 def test_doc_id_is_stable_across_calls(tmp_path: Path) -> None:
     path = write(tmp_path, "shop.csv", [REVIEW_HEADER, GOOD_ROW, "A2,耳机,,4,音质不错"])
 
@@ -362,6 +377,12 @@ def test_offset_and_epoch_times_become_shanghai_local_time(tmp_path: Path) -> No
         ("2026-10-01 12:00:00", "UTC", "2026-10-01 12:00:00"),
         ("2026/10/02 08:05", "Asia/Shanghai", "2026-10-02 08:05:00"),
         ("2026-10-01", "Asia/Shanghai", "2026-10-01 00:00:00"),
+        ("2026-10-01 10:00:00 UTC", "Asia/Shanghai", "2026-10-01 18:00:00"),
+        ("Thu, 01 Oct 2026 10:00:00 GMT", "Asia/Shanghai", "2026-10-01 18:00:00"),
+        # UTC+8 is Beijing time, not the POSIX reading (eight hours west)
+        ("2026-10-01 10:00:00 UTC+08:00", "Asia/Shanghai", "2026-10-01 10:00:00"),
+        ("2026-10-01 10:00:00 GMT+8", "Asia/Shanghai", "2026-10-01 10:00:00"),
+        ("Thu Oct 01 2026 10:00:00 GMT+0800 (China Standard Time)", "UTC", "2026-10-01 02:00:00"),
     ],
 )
 def test_parse_times(value: str, timezone: str, expected: str) -> None:
@@ -377,6 +398,37 @@ def test_parse_times_flags_unparseable(value: str) -> None:
 
     assert pd.isna(parsed.iloc[0])
     assert bad.iloc[0]
+
+
+def test_zoned_times_next_to_naive_ones_are_converted_or_quarantined(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "shop.csv",
+        [
+            "id,created_at,content",
+            "1,2026-10-01 10:00:00,好评",
+            "2,2026-10-01 10:00:00 UTC,好评",
+            "3,2026-10-01 10:00:00 +0900 (JST),好评",
+            "4,2026-10-01 10:00:00 CST,好评",  # China or US Central: not guessed
+        ],
+    )
+
+    result = ingest(path)
+
+    assert result.records["created_at"].tolist() == [
+        pd.Timestamp("2026-10-01 10:00:00"),
+        pd.Timestamp("2026-10-01 18:00:00"),
+        pd.Timestamp("2026-10-01 09:00:00"),
+    ]
+    assert quarantine_rows(result) == [
+        (5, "created_at", "unparseable time '2026-10-01 10:00:00 CST'")
+    ]
+
+
+def test_times_that_all_carry_a_short_offset_do_not_fail(tmp_path: Path) -> None:
+    path = write(tmp_path, "shop.csv", ["id,created_at,content", "1,2026-10-01 10:00:00 +08,好评"])
+
+    assert ingest(path).records["created_at"].tolist() == [pd.Timestamp("2026-10-01 10:00:00")]
 
 
 @pytest.mark.parametrize("value", [None, "", "  ", "nan"])
@@ -401,6 +453,8 @@ def test_parse_times_missing_is_not_bad(value: str | None) -> None:
         ("9", None, True),
         ("-1", None, True),
         ("五星", None, True),
+        ("５", 5.0, False),  # full-width, as Chinese input methods type it
+        ("４．５", 4.5, False),
         (None, None, False),
         ("", None, False),
     ],
@@ -626,6 +680,18 @@ def test_jddc_sample(shared_data: Path) -> None:
     agents = int(records["is_agent"].sum()) + quarantined_agents
     customers = int((~records["is_agent"]).sum()) + len(quarantine) - quarantined_agents
     assert (agents, customers) == (6_029, 6_107)
+
+
+def test_reason_quoting_a_phone_number_is_masked(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "r.csv",
+        ["id,content,created_at,rating", "1,好评,13800138000,", "2,好评,,13800138000"],
+    )
+
+    reasons = ingest(path).quarantine["reason"].tolist()
+
+    assert reasons == ["unparseable time '[电话]'", "rating '[电话]' outside 1-5"]
 
 
 def test_quarantined_rows_are_stored_masked(tmp_path):

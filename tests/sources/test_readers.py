@@ -123,6 +123,15 @@ def test_tsv_is_read_with_tabs(tmp_path: Path) -> None:
     assert [(b[0], b[2]) for b in bad] == [(3, "expected 2 fields, found 3")]
 
 
+def test_tab_separated_file_named_csv_is_read_as_tsv(tmp_path: Path) -> None:
+    path = write_text(tmp_path, "export.csv", "id\treview\n1\t质量很好\n")
+
+    frame, _, fmt, _ = read_file(path)
+
+    assert fmt == "tsv"
+    assert frame["review"].tolist() == ["质量很好"]
+
+
 def test_blank_header_raises(tmp_path: Path) -> None:
     path = write_text(tmp_path, "r.csv", ",,\nA1,好,x\n")
 
@@ -163,6 +172,39 @@ def test_jsonl_non_object_line_is_a_bad_row(tmp_path: Path) -> None:
     assert [(b[0], b[2]) for b in bad] == [(2, "expected a JSON object")]
 
 
+def test_json_array_of_objects_is_read_row_by_row(tmp_path: Path) -> None:
+    items = [{"id": "J1", "text": "质量很好", "rating": 5}, [1, 2], {"id": "J2", "text": "太慢"}]
+    path = write_text(tmp_path, "r.json", json.dumps(items, ensure_ascii=False, indent=2))
+
+    frame, bad, fmt, _ = read_file(path)
+
+    assert fmt == "jsonl"
+    assert frame["id"].tolist() == ["J1", "J2"]
+    assert frame["rating"].tolist() == ["5", None]
+    assert frame["_row"].tolist() == [1, 3]  # place in the array
+    assert [(b[0], b[2]) for b in bad] == [(2, "expected a JSON object")]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[{"id": "J1", "text": "好"},\n {"id": "J2", "text": "差"\n', "line 3: invalid JSON"),
+        ("not json\n{also not\n", "line 1: invalid JSON"),
+    ],
+    ids=["cut-off-array", "no-object-at-all"],
+)
+def test_json_that_is_neither_lines_nor_array_raises(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write_text(tmp_path, "r.json", text)
+
+    with pytest.raises(InputFileError, match=message) as info:
+        read_file(path)
+
+    assert info.value.message.startswith(f"{path}: ")
+    assert "one JSON object per line" in info.value.message
+
+
 # ---------------------------------------------------------------- XLSX / Parquet
 
 
@@ -193,6 +235,28 @@ def test_xlsx_empty_cell_is_none(tmp_path: Path) -> None:
     assert frame.loc[1, "content"] is None
 
 
+@pytest.mark.parametrize("name", ["renamed.xlsx", "old.xls"])
+def test_file_that_is_not_an_xlsx_workbook_raises(tmp_path: Path, name: str) -> None:
+    path = write_text(tmp_path, name, "id,content\nA1,好\n")
+
+    with pytest.raises(InputFileError, match="not an xlsx workbook") as info:
+        read_file(path)
+
+    assert info.value.message.startswith(f"{path}: ")
+
+
+def test_xlsx_other_sheets_are_named_in_a_warning(tmp_path: Path, caplog) -> None:
+    path = tmp_path / "r.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame({"content": ["好评"]}).to_excel(writer, sheet_name="五月", index=False)
+        pd.DataFrame({"content": ["差评"]}).to_excel(writer, sheet_name="六月", index=False)
+
+    frame, _, _, _ = read_file(path)
+
+    assert frame["content"].tolist() == ["好评"]
+    assert "['六月'] are ignored" in caplog.text
+
+
 def test_parquet_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "r.parquet"
     table = pa.table(
@@ -217,6 +281,26 @@ def test_corrupt_parquet_raises_input_file_error(tmp_path: Path) -> None:
 
     with pytest.raises(InputFileError, match=re.escape(str(path))):
         read_file(path)
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [
+        ("tags", pa.array([["好"], ["差", "慢"]])),
+        ("blob", pa.array([b"ok", b"\xff\xfe"], type=pa.binary())),  # not UTF-8
+    ],
+    ids=["list", "invalid-utf8"],
+)
+def test_parquet_column_that_is_not_text_raises_naming_it(
+    tmp_path: Path, column: str, values: pa.Array
+) -> None:
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"content": ["好评", "差评"], column: values}), path)
+
+    with pytest.raises(InputFileError, match=f"column '{column}'") as info:
+        read_file(path)
+
+    assert info.value.message.startswith(f"{path}: ")
 
 
 # ---------------------------------------------------------------- JDDC
@@ -311,8 +395,10 @@ def test_missing_file_raises_naming_the_path(tmp_path: Path, name: str) -> None:
 
 
 def test_directory_is_not_a_file(tmp_path: Path) -> None:
-    with pytest.raises(InputFileError, match="not found"):
+    with pytest.raises(InputFileError, match="is a directory") as info:
         read_file(tmp_path)
+
+    assert info.value.message.startswith(f"{tmp_path}: ")
 
 
 @pytest.mark.parametrize("name", ["reviews.docx", "reviews", "reviews.csv.bak"])

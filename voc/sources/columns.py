@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
-from voc.config import ColumnMap
+from voc.config import ColumnMap, repeated
 from voc.errors import ColumnError
 
 # Lower-cased header names seen in real exports (Taobao, JD, Tmall, Pinduoduo, Dianping,
@@ -83,12 +85,17 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
 
 ROLES = tuple(CANDIDATES)
 
+# Text a customer wrote: a CJK character, or two words with a space between them.
+_WORDS = re.compile(r"[\u3400-\u9fff]|[^\W\d_]{2,}\s+[^\W\d_]{2,}")
+_SAMPLE = 200
+
 
 def detect_columns(frame: pd.DataFrame, mapping: ColumnMap, source: str) -> dict[str, str]:
     """Resolve the column of each role.
 
     Named columns (``mapping``) win; the rest are matched against :data:`CANDIDATES`,
-    and the text column falls back to the string column with the longest values.
+    and the text column falls back to the column with the longest values among those
+    whose values are mostly words (CJK, or words with spaces), not ids or numbers.
 
     Args:
         frame: The raw table (all strings), with its ``_row`` column.
@@ -99,9 +106,17 @@ def detect_columns(frame: pd.DataFrame, mapping: ColumnMap, source: str) -> dict
         role -> column name, for every role found. ``text`` is always present.
 
     Raises:
-        ColumnError: a named column does not exist, or no text column can be found.
+        ColumnError: a header name is repeated, a named column does not exist, or no
+            text column can be found.
     """
     columns = [c for c in frame.columns if c != "_row"]
+    # Blank names are left alone: trailing commas in a header make several of them.
+    doubled = repeated([c for c in columns if str(c).strip()])
+    if doubled:
+        raise ColumnError(
+            f"{source}: column {doubled[0]!r} appears more than once in the header;"
+            " rename or remove the copies"
+        )
     lowered = {c.strip().lower(): c for c in columns}
     found: dict[str, str] = {}
     for role in ROLES:
@@ -132,7 +147,8 @@ def _longest_text_column(
 ) -> str:
     best, best_len = None, 0.0
     for column in columns:
-        if column in taken:
+        # a repeated (blank) name cannot be told apart; ids and numbers are not text
+        if column in taken or columns.count(column) > 1 or not _holds_words(frame[column]):
             continue
         values = frame[column].dropna().astype(str)
         mean_len = float(values.str.len().mean()) if len(values) else 0.0
@@ -143,3 +159,9 @@ def _longest_text_column(
             f"{source}: no text column found among {columns}; name it with --text-column"
         )
     return best
+
+
+def _holds_words(values: pd.Series) -> bool:
+    """Whether most sampled values read as text rather than ids, codes or numbers."""
+    sample = values.dropna().astype(str).head(_SAMPLE)
+    return bool(sample.str.contains(_WORDS).mean() > 0.5) if len(sample) else False

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +35,18 @@ RECORD_COLUMNS = [
     "text",
     "file",
     "row",
+    "text_field",  # the source's text column: a row cleaning sets aside names it
 ]
 QUARANTINE_COLUMNS = ["source", "file", "row", "field", "reason", "raw"]
+# The non-text record columns; an empty records table keeps them, so later steps can
+# use ``.dt`` on ``created_at`` even when no row of any source was usable.
+_RECORD_DTYPES = {
+    "created_at": "datetime64[s]",
+    "rating": "float64",
+    "turn_index": "int32",
+    "is_agent": "bool",
+    "row": "int64",
+}
 
 _AGENT_VALUES = {"1", "true", "agent", "客服", "seller", "staff", "bot", "店家", "商家", "卖家"}
 _CUSTOMER_VALUES = {"0", "false", "customer", "user", "buyer", "用户", "买家", "顾客", "客户"}
@@ -74,7 +86,7 @@ class IngestResult:
 
 
 def _empty_records() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in RECORD_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype=_RECORD_DTYPES.get(c, "str")) for c in RECORD_COLUMNS})
 
 
 def _empty_quarantine() -> pd.DataFrame:
@@ -184,8 +196,9 @@ def _quarantine_row(
         "file": str(path),
         "row": int(row),
         "field": fld,
-        "reason": reason,
-        "raw": mask_pii(raw[:_RAW_EXCERPT]),  # quarantined rows are stored too: mask them
+        # quarantined rows are stored too, and a reason quotes the bad value: mask both
+        "reason": mask_pii(reason),
+        "raw": mask_pii(raw[:_RAW_EXCERPT]),
     }
 
 
@@ -238,6 +251,8 @@ def _build_records(
         bad |= mask
 
     good = frame.index[~bad]
+    if good.empty:
+        return _empty_records()
     product = _column(frame, columns, "product").fillna(source.default_product)
     product = product.where(product.str.len() > 0, source.default_product)
     user = _column(frame, columns, "user")
@@ -275,6 +290,7 @@ def _build_records(
             "text": text.loc[good].to_numpy(),
             "file": str(path),
             "row": frame.loc[good, "_row"].astype("int64").to_numpy(),
+            "text_field": columns["text"],
         }
     )
     records["created_at"] = pd.to_datetime(records["created_at"])
@@ -284,20 +300,30 @@ def _build_records(
     return records
 
 
-_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
 _EPOCH = r"^\d{10}(?:\d{3})?$"
+_OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
+# A trailing UTC or GMT, maybe with an offset and a zone comment: "GMT+0800 (CST)".
+_NAMED_UTC = re.compile(
+    r"\s*(?:UTC|GMT)(?:\s*([+-])(\d{1,2}):?(\d\d)?)?(?:\s*\([^()]*\))?$", re.IGNORECASE
+)
 
 
 def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """Parse times into naive local timestamps.
 
-    Times without an offset are taken as local shop time and kept as written (to the
-    second); times with an offset (``Z``, ``+08:00``) and Unix epochs are converted to ``timezone``.
+    Times without a zone are taken as local shop time and kept as written (to the
+    second). Times with an offset (``Z``, ``+08:00``, ``UTC``, ``GMT+8``) and Unix
+    epochs are converted to ``timezone``, so a file mixing zoned and naive times gives
+    one clock. ``UTC+8`` means eight hours *east*, as Chinese exports mean it (not the
+    POSIX reading). A zone given only by an abbreviation (``CST`` is China or US
+    Central time) is ambiguous: that value counts as unparseable, so its row is
+    quarantined with the field rather than given a guessed time.
 
     Returns:
         ``(timestamps or NaT, mask of values that are present but unparseable)``.
     """
     text = values.map(lambda v: "" if v is None else str(v).strip())
+    text = text.str.replace(_NAMED_UTC, _iso_offset, regex=True)
     present = (text != "") & (text.str.lower() != "nan")
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
     epoch = present & text.str.match(_EPOCH)
@@ -312,22 +338,61 @@ def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]
         parsed.loc[offset] = stamps.dt.tz_convert(timezone).dt.tz_localize(None).dt.floor("s")
     if naive.any():
         # floored: documents keep whole seconds, and fractions would not fit the column
-        stamps = pd.to_datetime(text[naive], errors="coerce", format="mixed")
-        parsed.loc[naive] = stamps.dt.floor("s")
+        parsed.loc[naive] = _parse_as_written(text[naive], timezone).dt.floor("s")
     return parsed, present & parsed.isna()
 
 
+def _iso_offset(match: re.Match[str]) -> str:
+    """``UTC`` -> ``+00:00``, ``GMT+8`` -> ``+08:00``."""
+    sign, hours, minutes = match.groups()
+    if sign is None:
+        return "+00:00"
+    return f"{sign}{int(hours):02d}:{minutes or '00'}"
+
+
+def _parse_as_written(text: pd.Series, timezone: str) -> pd.Series:
+    """Times with no offset we recognise, as written.
+
+    A few may still carry one pandas reads (``+08``); mixed with naive times they make
+    one call fail, so then each value is parsed alone and the zoned ones converted.
+    """
+    try:
+        stamps = pd.to_datetime(text, errors="coerce", format="mixed")
+    except (ValueError, TypeError):  # "Mixed timezones detected"
+        stamps = None
+    if stamps is not None and stamps.dt.tz is None:
+        return stamps
+    return pd.to_datetime(text.map(lambda v: _local_time(v, timezone)))
+
+
+def _local_time(value: str, timezone: str) -> pd.Timestamp:
+    stamp = pd.to_datetime(value, errors="coerce", format="mixed")
+    if pd.notna(stamp) and stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(timezone).tz_localize(None)
+    return stamp
+
+
 def parse_ratings(values: pd.Series, scale: tuple[float, float]) -> tuple[pd.Series, pd.Series]:
-    """Parse ratings; returns (float or NaN, mask of unparseable or out-of-scale values)."""
-    present = values.notna() & (values.astype(str).str.strip() != "")
-    numbers = pd.to_numeric(values.where(present), errors="coerce")
+    """Parse ratings; returns (float or NaN, mask of unparseable or out-of-scale values).
+
+    Values are NFKC-normalised first, so a full-width ``５`` reads as 5.
+    """
+    text = _nfkc(values)
+    present = text.notna() & (text != "")
+    numbers = pd.to_numeric(text.where(present), errors="coerce")
     low, high = scale
     bad = present & (numbers.isna() | (numbers < low) | (numbers > high))
-    return numbers.where(~bad), bad
+    return numbers.where(~bad).astype("float64"), bad
+
+
+def _nfkc(values: pd.Series) -> pd.Series:
+    return values.map(
+        lambda v: unicodedata.normalize("NFKC", str(v)).strip() if pd.notna(v) else None
+    )
 
 
 def _rating_reason(value: object, scale: tuple[float, float]) -> str:
-    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    number = pd.to_numeric(_nfkc(pd.Series([value])), errors="coerce").iloc[0]
     if pd.isna(number):
         return f"unparseable rating {value!r}"
     return f"rating {value!r} outside {scale[0]:g}-{scale[1]:g}"

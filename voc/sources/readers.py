@@ -1,9 +1,9 @@
 """Read one file into a table of strings, keeping each row's line number.
 
 Every reader returns ``(frame, bad_rows)``: ``frame`` holds all fields as strings plus
-a ``_row`` column (1-based row in the file, the header being row 1), and ``bad_rows``
-lists rows that could not be read at all, as ``(row, field, reason, raw)``. Nothing is
-dropped silently.
+a ``_row`` column (1-based row in the file, the header being row 1; for a JSON array,
+the object's place in it), and ``bad_rows`` lists rows that could not be read at all,
+as ``(row, field, reason, raw)``. Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +21,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from openpyxl.utils.exceptions import InvalidFileException
 
 from voc.errors import InputFileError
 from voc.sources.encoding import decode_file
+
+log = logging.getLogger(__name__)
 
 BadRow = tuple[int, str, str, str]
 
@@ -43,12 +48,20 @@ FORMAT_BY_SUFFIX = {
 
 
 def guess_format(path: Path, text_head: str | None) -> str:
-    """The file format from its suffix, or JDDC when a TSV looks like a JDDC chat log."""
+    """The file format from its suffix, or JDDC when a TSV looks like a JDDC chat log.
+
+    A ``.csv`` whose header has tabs and no comma is read as TSV: exports saved from
+    Excel as "Unicode text" keep the ``.csv`` name.
+    """
     fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
         raise InputFileError(
             f"{path}: unknown file type {path.suffix!r}; use .csv .tsv .jsonl .xlsx or .parquet"
         )
+    header = (text_head or "").split("\n", 1)[0]
+    if fmt == "csv" and "\t" in header and "," not in header:
+        log.info("%s: the header is tab-separated; reading the file as TSV", path)
+        fmt = "tsv"
     if fmt == "tsv" and text_head is not None and looks_like_jddc(text_head):
         return "jddc"
     return fmt
@@ -132,7 +145,11 @@ def read_jddc(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
 
 
 def read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
-    """One JSON object per line."""
+    """One JSON object per line.
+
+    Raises:
+        InputFileError: not one line is a JSON object, so this is not JSON Lines at all.
+    """
     records, numbers, bad = [], [], []
     for number, line in _numbered_lines(text):
         try:
@@ -143,19 +160,76 @@ def read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
         if not isinstance(obj, dict):
             bad.append((number, "", "expected a JSON object", line))
             continue
-        records.append({k: None if v is None else str(v) for k, v in obj.items()})
+        records.append(_fields_as_text(obj))
         numbers.append(number)
+    if not records:
+        number, _, reason, _ = bad[0]
+        raise InputFileError(
+            f"{path}: line {number}: {reason}; expected one JSON object per line"
+            " (JSON Lines) or a JSON array of objects"
+        )
+    return _json_frame(records, numbers), bad
+
+
+def read_json_array(path: Path, text: str) -> tuple[pd.DataFrame, list[BadRow]]:
+    """A JSON array of objects; the row of an object is its 1-based place in the array.
+
+    Raises:
+        InputFileError: the text is not valid JSON (no row can be told from the next),
+            or the array holds no object.
+    """
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"{path}: line {exc.lineno}: invalid JSON ({exc.msg}); expected a JSON array"
+            " of objects or one JSON object per line"
+        ) from exc
+    records, numbers, bad = [], [], []
+    for number, obj in enumerate(items, start=1):
+        if not isinstance(obj, dict):
+            bad.append((number, "", "expected a JSON object", json.dumps(obj, ensure_ascii=False)))
+            continue
+        records.append(_fields_as_text(obj))
+        numbers.append(number)
+    if not records:
+        raise InputFileError(f"{path}: the JSON array holds no objects; expected one per row")
+    return _json_frame(records, numbers), bad
+
+
+def _fields_as_text(obj: dict[str, object]) -> dict[str, str | None]:
+    return {k: None if v is None else str(v) for k, v in obj.items()}
+
+
+def _json_frame(records: list[dict[str, str | None]], numbers: list[int]) -> pd.DataFrame:
     frame = _missing_as_none(pd.DataFrame.from_records(records))
     frame["_row"] = numbers
-    return frame, bad
+    return frame
 
 
 def read_excel(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
-    """The first sheet of a workbook; row numbers as Excel shows them."""
+    """The first sheet of a workbook; row numbers as Excel shows them.
+
+    Other sheets are not read: a warning names them.
+    """
     try:
-        frame = pd.read_excel(path, dtype=str, engine="openpyxl")
+        with pd.ExcelFile(path, engine="openpyxl") as workbook:
+            sheets = workbook.sheet_names
+            frame = pd.read_excel(workbook, sheet_name=0, dtype=str)
+    except (zipfile.BadZipFile, InvalidFileException) as exc:
+        raise InputFileError(
+            f"{path}: not an xlsx workbook ({exc}); re-save it from Excel as .xlsx or CSV"
+            " (old .xls workbooks cannot be read)"
+        ) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(f"{path}: cannot read the workbook: {exc}") from exc
+    if len(sheets) > 1:
+        log.warning(
+            "%s: only the first sheet %r is read; sheets %s are ignored",
+            path,
+            sheets[0],
+            sheets[1:],
+        )
     frame = _missing_as_none(frame)
     frame["_row"] = range(2, len(frame) + 2)
     return frame, []
@@ -169,7 +243,16 @@ def read_parquet(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
         raise InputFileError(f"{path}: cannot read Parquet: {exc}") from exc
     # Cast in Arrow, where a null stays a null: through pandas an integer column with a
     # null would become floats ("1.0") and the null the text "nan".
-    as_text = pa.table({name: pc.cast(table[name], pa.string()) for name in table.column_names})
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        try:
+            columns.append(pc.cast(column, pa.string()))
+        except pa.ArrowException as exc:
+            raise InputFileError(
+                f"{path}: column {name!r} ({column.type}) cannot be read as text: {exc};"
+                " convert it to a text column or drop it"
+            ) from exc
+    as_text = pa.Table.from_arrays(columns, names=table.column_names)
     frame = _missing_as_none(as_text.to_pandas())
     frame["_row"] = range(1, len(frame) + 1)
     return frame, []
@@ -197,6 +280,8 @@ def read_file(
     Raises:
         InputFileError: the file is missing, empty, undecodable or of an unknown type.
     """
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a directory; give the file in it")
     if not path.is_file():
         raise InputFileError(f"{path}: file not found")
     if path.stat().st_size == 0:
@@ -217,7 +302,8 @@ def read_file(
     if fmt == "jddc":
         frame, bad = read_jddc(path, text)
     elif fmt == "jsonl":
-        frame, bad = read_jsonl(path, text)
+        reader = read_json_array if text.lstrip().startswith("[") else read_jsonl
+        frame, bad = reader(path, text)
     else:
         frame, bad = read_delimited(path, text, "\t" if fmt == "tsv" else ",")
     return frame, bad, fmt, codec
