@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voc.clean import TextCleaner, clean_records, truncation_note
+from voc.clean import TextCleaner, clean_records, continuation_id, truncation_note
 from voc.config import CleanConfig, SourceConfig
 from voc.sources import ingest_source
 from voc.taxonomy import Taxonomy
@@ -272,6 +272,90 @@ def test_known_doc_ids_are_already_published() -> None:
     assert result.records["doc_id"].tolist() == ["d2"]
     assert result.duplicates["row"].tolist() == [2, 4]
     assert set(result.duplicates["reason"]) == {"already published by an earlier run"}
+
+
+def test_new_turns_of_a_published_session_are_a_continuation() -> None:
+    turns = [
+        "你好,这个耳机防水吗",
+        "亲,支持IPX4防水哦",
+        "好的那我下单了",
+        "收到了但是右耳没声音",
+        "亲,可以换货",
+    ]
+    frame = table(
+        *(
+            record("s1", text, source_kind="chat", turn_index=i, is_agent=i in (1, 4))
+            for i, text in enumerate(turns)
+        )
+    )
+    published = pd.DataFrame({"doc_id": ["s1"] * 3, "turn_index": [0, 1, 2]})
+
+    result = clean(frame, known_doc_ids={"s1"}, published_turns=published)
+
+    assert result.duplicates["row"].tolist() == [2, 3, 4]  # exactly the turns published
+    assert set(result.duplicates["reason"]) == {"already published by an earlier run"}
+    assert result.records["text"].tolist() == turns[3:]
+    assert result.records["turn_index"].tolist() == [3, 4]
+    assert set(result.records["doc_id"]) == {continuation_id("s1", 3)}
+    assert set(result.records["native_id"]) == {"s1"}
+    assert len(result.quarantine) == 0
+
+
+def test_a_continuation_is_published_once_even_without_units() -> None:
+    # turn 1 (platform boilerplate) was published in a continuation but left no units
+    frame = table(
+        record("s1", "你好", source_kind="chat", turn_index=0),
+        record("s1", BOILERPLATE[0], source_kind="chat", turn_index=1),
+    )
+    published = pd.DataFrame({"doc_id": ["s1"], "turn_index": [0]})
+
+    result = clean(frame, known_doc_ids={"s1", continuation_id("s1", 1)}, published_turns=published)
+
+    assert result.records.empty and len(result.duplicates) == 2
+
+
+def test_a_row_is_compared_only_with_kept_rows_of_its_id() -> None:
+    frame = table(record("d1", "😀😀"), record("d1", "音质很好物流也快"))
+
+    result = clean(frame)
+
+    assert result.records["text"].tolist() == ["音质很好物流也快"]
+    assert result.quarantine[["row", "reason"]].to_dict("records") == [
+        {"row": 2, "reason": "no text left after cleaning (only markup or emoji)"}
+    ]
+
+
+def test_a_review_is_not_spam_of_a_quarantined_row() -> None:
+    frame = table(record("d1", "质量很好"), record("d1", SPAM), record("d2", SPAM))
+
+    result = clean(frame)
+
+    assert result.records["doc_id"].tolist() == ["d1", "d2"]
+    assert result.quarantine["row"].tolist() == [3]
+    assert len(result.duplicates) == 0
+
+
+def test_quarantine_names_the_source_column_and_keeps_the_masked_text() -> None:
+    frame = table(
+        record("d1", "😀😀", text_field="review"),
+        record("d2", "好评", text_field="review"),
+        record("d2", "电话13812345678", text_field="review"),
+    )
+
+    result = clean(frame)
+
+    assert result.quarantine[["row", "field", "raw"]].to_dict("records") == [
+        {"row": 4, "field": "review", "raw": "电话[电话]"},  # id reused
+        {"row": 2, "field": "review", "raw": "😀😀"},  # only emoji
+    ]
+
+
+def test_quarantine_names_text_for_records_without_a_text_field() -> None:
+    result = clean(table(record("d1", "😀😀")))
+
+    assert result.quarantine[["field", "raw"]].to_dict("records") == [
+        {"field": "text", "raw": "😀😀"}
+    ]
 
 
 @pytest.mark.parametrize("text", ["🤔🤔", "<br/>", "&nbsp;", "<p></p>🎉"])

@@ -140,6 +140,66 @@ def test_second_run_is_incremental(tmp_path, demo_dir, fake_model):
         assert con.execute("SELECT count(DISTINCT unit_id) = count(*) FROM units").fetchone()[0]
 
 
+CHAT_HEADER = "session_id\tuser_id\tspeaker\tsent_at\tproduct\ttext"
+FIRST_TURNS = [
+    "s1\tu1\tcustomer\t2024-05-01 10:00:00\t耳机A\t你好，这个耳机防水吗",
+    "s1\tu1\tagent\t2024-05-01 10:01:00\t耳机A\t亲，支持IPX4防水哦",
+    "s1\tu1\tcustomer\t2024-05-01 10:02:00\t耳机A\t好的那我下单了",
+]
+LATER_TURNS = [
+    "s1\tu1\tcustomer\t2024-05-03 09:00:00\t耳机A\t收到了但是右耳没声音，质量太差了",
+    "s1\tu1\tagent\t2024-05-03 09:05:00\t耳机A\t亲，可以申请换货",
+]
+
+
+def test_new_turns_of_a_published_chat_session_are_published(tmp_path, fake_model):
+    chats, out = tmp_path / "chat.tsv", tmp_path / "out"
+    chats.write_text("\n".join([CHAT_HEADER, *FIRST_TURNS]) + "\n", encoding="utf-8")
+    run_pipeline(_config([chats], out), today=TODAY)
+    chats.write_text("\n".join([CHAT_HEADER, *FIRST_TURNS, *LATER_TURNS]) + "\n", encoding="utf-8")
+
+    second = run_pipeline(_config([chats], out), today=TODAY)
+    third = run_pipeline(_config([chats], out), today=TODAY)
+
+    counts = {"read": 5, "published": 2, "duplicates": 3, "quarantined": 0}
+    assert second.accounting["chat.tsv"] == counts
+    assert third.accounting["chat.tsv"] == {**counts, "published": 0, "duplicates": 5}
+    with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+        documents = con.execute(
+            "SELECT doc_id, native_id, date, text, run_id FROM documents ORDER BY date"
+        ).df()
+        complaint = con.execute(
+            "SELECT DISTINCT doc_id, turn_index FROM units WHERE text LIKE '%右耳没声音%'"
+        ).fetchall()
+        agent_turns = con.execute("SELECT turn_index FROM agent_turns ORDER BY 1").fetchall()
+    assert documents["native_id"].tolist() == ["s1", "s1"]  # the session and its continuation
+    assert documents["date"].astype(str).tolist() == ["2024-05-01", "2024-05-03"]
+    assert documents["text"].iloc[1] == "收到了但是右耳没声音,质量太差了"
+    assert documents["run_id"].iloc[1] == second.run_id
+    assert complaint == [(documents["doc_id"].iloc[1], 3)]
+    assert agent_turns == [(1,), (4,)]
+
+
+def test_every_run_s_quarantined_rows_are_in_the_quarantine_table(tmp_path, fake_model):
+    feed, out = tmp_path / "feed.csv", tmp_path / "out"
+    feed.write_text("id,product,rating,review\n101,A,5,第一天的好评\n102,A,5,\n103,A,5,a,b,c\n")
+    first = run_pipeline(_config([feed], out), today=TODAY)
+    feed.write_text(  # overwritten: other rows at the same places, with the same reasons
+        "id,product,rating,review\n201,A,4,第二天的评价\n202,B,1,\n"
+        "203,B,1,客服电话13812345678,打了没人接,差评\n"
+    )
+    second = run_pipeline(_config([feed], out), today=TODAY)
+    third = run_pipeline(_config([feed], out), today=TODAY)  # the same file again
+
+    with duckdb.connect(str(out / "voc.duckdb"), read_only=True) as con:
+        runs = dict(con.execute("SELECT run_id, rows_quarantined FROM runs").fetchall())
+        stored = dict(con.execute("SELECT run_id, count(*) FROM quarantine GROUP BY 1").fetchall())
+        raw = [r for (r,) in con.execute("SELECT raw FROM quarantine").fetchall()]
+    assert runs == {first.run_id: 2, second.run_id: 2, third.run_id: 2}
+    assert stored == {first.run_id: 2, second.run_id: 2}  # the third run's rows: no new copy
+    assert len(raw) == 4 and not any("13812345678" in r for r in raw)
+
+
 def test_missing_input_fails_before_anything_is_written(tmp_path, fake_model):
     with pytest.raises(InputFileError, match=r"nope\.csv"):
         run_pipeline(_config([tmp_path / "nope.csv"], tmp_path / "out"), today=TODAY)

@@ -82,9 +82,9 @@ EXPECTED_QUARANTINE = [
     (6, "rating", "outside 1-5"),
     (7, "content", "empty text"),
     (8, "content", "empty text"),
-    (9, "text", "no text left after cleaning"),
-    (10, "text", "no text left after cleaning"),
-    (13, "text", "id reused with a different text"),
+    (9, "content", "no text left after cleaning"),
+    (10, "content", "no text left after cleaning"),
+    (13, "content", "id reused with a different text"),
     (15, "", "never closed"),
 ]
 

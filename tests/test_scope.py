@@ -21,6 +21,7 @@ def _records(rows: list[tuple[str, str, str, str | None]]) -> IngestResult:
     frame["created_at"] = pd.to_datetime(frame["created_at"])
     frame["file"] = frame["source"] + ".csv"
     frame["row"] = range(2, len(frame) + 2)
+    frame["source_kind"] = "review"
     read = frame.groupby("source").size()
     return IngestResult(
         records=frame,
@@ -86,6 +87,14 @@ def test_skip_published_sets_aside_old_published_rows_but_never_late_ones():
     assert duplicates["doc_id"].tolist() == ["d1", "d2"]
     assert set(duplicates["reason"]) == {"already published by an earlier run"}
     assert rest.rows_read == {"a": 5}
+
+
+def test_skip_published_leaves_chat_turns_to_cleaning():
+    # an old turn of a published session may be new: cleaning compares turns
+    ingested = _records([("s1", "a", "耳机", "2026-11-01 10:00")])
+    ingested.records["source_kind"] = "chat"
+    rest, duplicates = skip_published(ingested, {"a": pd.Timestamp("2026-11-02")}, ["s1"])
+    assert rest.records["doc_id"].tolist() == ["s1"] and duplicates.empty
 
 
 def _config(paths, out, **scope_free) -> VocConfig:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from voc.config import CleanConfig
 from voc.pii import mask_pii
+from voc.sources.ingest import stable_id
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ _HTML_TAG = re.compile(r"<[^>]{0,200}>")
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _REPEATS = re.compile(r"([!?！？。.~～…])\1{2,}")
+# Quarantined rows keep this much of the row, as ingest's do.
+_RAW_EXCERPT = 300
 # Masking looks this far past the cut, so a cut cannot leave half a phone number or
 # address that the patterns no longer recognise.
 _MASK_MARGIN = 100
@@ -118,20 +121,29 @@ def clean_records(
     config: CleanConfig,
     boilerplate: Iterable[str] = (),
     known_doc_ids: Iterable[str] = (),
+    published_turns: pd.DataFrame | None = None,
 ) -> CleanResult:
     """Clean, mask and de-duplicate records.
 
     Args:
-        records: Records from ingest (one per review or chat turn).
+        records: Records from ingest (one per review or chat turn). A quarantined
+            record names its ``text_field`` (the source's text column; ``text`` where
+            records lack it) and keeps its text as read, masked.
         config: Cleaning settings.
         boilerplate: Platform default review texts to remove (from the taxonomy).
-        known_doc_ids: Documents already published by earlier runs; their records are
-            counted as duplicates, which makes a rerun on the same files incremental.
+        known_doc_ids: Documents already published by earlier runs; the records of
+            their reviews are counted as duplicates, which makes a rerun on the same
+            files incremental.
+        published_turns: The chat turns already published, as ``doc_id`` (of their
+            session) and ``turn_index``; these are duplicates too. Any other turn of a
+            known session is new: it is published as a continuation of the session, a
+            document of its own (see :func:`continuation_id`).
 
     Returns:
         The cleaned records with ``text`` masked and an ``is_default_review`` column;
-        duplicates (re-exports, copy-paste spam, documents already published) and
-        quarantined rows (an id reused for a different text, text that is only noise).
+        duplicates (re-exports, copy-paste spam, reviews and chat turns already
+        published) and quarantined rows (an id reused for a different text, text
+        that is only noise).
     """
     cleaner = TextCleaner(config, tuple(boilerplate))
     out = records.copy()
@@ -149,34 +161,49 @@ def clean_records(
 
     known = set(known_doc_ids)
     reasons = pd.Series(None, index=out.index, dtype=object)
-    reasons[out["doc_id"].isin(known)] = "already published by an earlier run"
+    reasons[_already_published(out, known, published_turns)] = "already published by an earlier run"
 
+    empty = (out["text"].str.strip() == "") & ~out["is_default_review"] & reasons.isna()
+    # A row is compared only with the rows that are kept: an unusable first version of
+    # an id (only emoji, say) must not get a good later version quarantined as a reuse.
+    usable = reasons.isna() & ~empty
     key = ["doc_id", "turn_index"]
-    same_key = out.duplicated(key, keep="first") & reasons.isna()
-    first_text = out.drop_duplicates(key, keep="first").set_index(key)["text"]
+    first_text = out[usable].drop_duplicates(key, keep="first").set_index(key)["text"]
     earlier = first_text.reindex(pd.MultiIndex.from_frame(out[key])).to_numpy()
+    same_key = out[usable].duplicated(key, keep="first").reindex(out.index, fill_value=False)
     conflict = same_key & (out["text"].to_numpy() != earlier)
     reasons[same_key & ~conflict] = "same id and text as an earlier row"
 
     is_review = out["source_kind"] == "review"
     long_enough = out["text"].str.len() >= config.dedupe_min_chars
-    spam = (
-        is_review
-        & long_enough
-        & out.duplicated(["product", "text"], keep="first")
-        & reasons.isna()
-        & ~conflict
+    repeated = (
+        out[~conflict & ~empty]
+        .duplicated(["product", "text"], keep="first")
+        .reindex(out.index, fill_value=False)
     )
+    spam = is_review & long_enough & repeated & reasons.isna()
     reasons[spam] = "same product and text as an earlier review"
 
-    empty = (out["text"].str.strip() == "") & ~out["is_default_review"] & reasons.isna() & ~conflict
     quarantine = pd.concat(
         [
-            _set_aside(out[conflict], "text", "id reused with a different text"),
-            _set_aside(out[empty], "text", "no text left after cleaning (only markup or emoji)"),
+            _set_aside(out[conflict], records["text"], "id reused with a different text"),
+            _set_aside(
+                out[empty], records["text"], "no text left after cleaning (only markup or emoji)"
+            ),
         ],
         ignore_index=True,
     )
+    continued = reasons.isna() & ~conflict & ~empty & out["doc_id"].isin(known)
+    if continued.any():
+        first_turn = out.loc[continued].groupby("doc_id")["turn_index"].transform("min")
+        out.loc[continued, "doc_id"] = [
+            continuation_id(d, t)
+            for d, t in zip(out.loc[continued, "doc_id"], first_turn, strict=True)
+        ]
+        # A continuation is published once. One whose turns left no units (platform
+        # boilerplate only) is not among the published turns, but its document is.
+        reasons[continued & out["doc_id"].isin(known)] = "already published by an earlier run"
+        log.info("clean: %d new turns of sessions published before", int(continued.sum()))
     dup_mask = reasons.notna()
     duplicates = out.loc[dup_mask, ["source", "file", "row", "doc_id"]].assign(
         reason=reasons[dup_mask]
@@ -193,14 +220,40 @@ def clean_records(
     )
 
 
-def _set_aside(rows: pd.DataFrame, field: str, reason: str) -> pd.DataFrame:
+def continuation_id(session_doc_id: str, first_turn: int) -> str:
+    """The document of a chat session's turns that came after it was published.
+
+    Its id is derived from the session's and from its first turn, which no later
+    continuation can share (that turn is published by then): the same export read
+    again gives the same ids.
+    """
+    return stable_id(session_doc_id, "continued", str(int(first_turn)))
+
+
+def _already_published(
+    records: pd.DataFrame, known: set[str], published_turns: pd.DataFrame | None
+) -> pd.Series:
+    """Reviews whose document is known, and chat turns among ``published_turns``."""
+    known_doc = records["doc_id"].isin(known)
+    if published_turns is None or published_turns.empty:
+        known_turn = pd.Series(False, index=records.index)
+    else:
+        turns = pd.MultiIndex.from_frame(published_turns[["doc_id", "turn_index"]])
+        keys = pd.MultiIndex.from_frame(records[["doc_id", "turn_index"]])
+        known_turn = pd.Series(keys.isin(turns), index=records.index)
+    is_chat = records["source_kind"] == "chat"
+    return known_doc & (~is_chat | known_turn)
+
+
+def _set_aside(rows: pd.DataFrame, texts: pd.Series, reason: str) -> pd.DataFrame:
+    """Quarantine rows: the source's text column and its text as read, masked like ingest's."""
     return pd.DataFrame(
         {
             "source": rows["source"],
             "file": rows["file"],
             "row": rows["row"],
-            "field": field,
+            "field": rows.get("text_field", "text"),
             "reason": reason,
-            "raw": rows["text"].str.slice(0, 300),
+            "raw": texts.loc[rows.index].map(lambda r: mask_pii(str(r)[:_RAW_EXCERPT])),
         }
     )

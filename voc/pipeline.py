@@ -6,7 +6,8 @@ runner in ``pipelines/`` that turns each step into a Prefect task — so the flo
 stay thin wrappers and both paths run exactly the same code.
 
 A run is incremental: documents already in the output store are counted as
-duplicates and not processed again; only their units' topic ids are refreshed.
+duplicates and not processed again; only their units' topic ids are refreshed. New
+turns of a chat session already published become a continuation document.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from voc.scope import RunScope, check_scope, narrow, select_sources
 from voc.segment import build_nlp, make_tokenizer, segment_records
 from voc.service_qa import chat_tables, load_service_qa
 from voc.sources import IngestResult
+from voc.sources.ingest import stable_id
 from voc.taxonomy import Taxonomy, load_taxonomy
 from voc.topics import (
     JiebaTokens,
@@ -161,7 +163,7 @@ def run_pipeline(
         ingested, published, left_out = narrow(ingested, scope, previous["documents"], today)
         cleaned = timed(
             "clean", clean_records, ingested.records, config.clean, taxonomy.boilerplate,
-            previous["documents"]["doc_id"].tolist(),
+            previous["documents"]["doc_id"].tolist(), published_chat_turns(previous),
         )  # fmt: skip
         cleaned.duplicates = pd.concat([published, cleaned.duplicates], ignore_index=True)
         accounting = account(ingested, cleaned)  # fails fast, before the expensive steps
@@ -211,7 +213,8 @@ def run_pipeline(
         tables["source_watermarks"] = watermark_table(
             previous["source_watermarks"], ingested.watermarks, run_id
         )
-        # A chat session is published whole on its first run, so it is checked once.
+        # Each chat turn is published once (later turns of a session as a continuation
+        # document), so each is checked once.
         fresh_chats = timed("service_qa", chat_tables, records, labelled, qa_rules, run_id)
         for name, frame in fresh_chats.items():
             tables[name] = pd.concat([previous[name], frame], ignore_index=True)
@@ -352,6 +355,30 @@ def with_dates(records: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     return out
 
 
+def published_chat_turns(previous: Snapshot) -> pd.DataFrame:
+    """The chat turns earlier runs published: the ``doc_id`` of their session, ``turn_index``.
+
+    A turn is published as units (customer) or as an agent turn, in the session's
+    document or in a continuation of it; both name the session by source and native id.
+    """
+    documents = previous["documents"]
+    chats = documents[documents["source_kind"] == "chat"]
+    session = pd.Series(
+        [stable_id(s, n) for s, n in zip(chats["source"], chats["native_id"], strict=True)],
+        index=chats["doc_id"].to_numpy(),
+        dtype=object,
+    )
+    turns = pd.concat(
+        [
+            previous["units"][["doc_id", "turn_index"]],
+            previous["agent_turns"][["doc_id", "turn_index"]],
+        ],
+        ignore_index=True,
+    )
+    turns = turns[turns["doc_id"].isin(session.index)]
+    return turns.assign(doc_id=turns["doc_id"].map(session)).drop_duplicates()
+
+
 def stamp_assignments(assignments: pd.DataFrame, stored: pd.DataFrame, run_id: str) -> pd.DataFrame:
     """Each assignment's ``run_id``: the run since which the unit has had this topic.
 
@@ -442,11 +469,16 @@ def build_aggregates(
 def merge_quarantine(
     previous: pd.DataFrame, ingested: IngestResult, cleaned: CleanResult, run_id: str
 ) -> pd.DataFrame:
-    """Old quarantine rows plus this run's; a row quarantined again is kept once."""
+    """Old quarantine rows plus this run's.
+
+    A row quarantined again with the same content (the same file read again) is kept
+    once, with the run that first set it aside; a new row at the same place (the
+    file was overwritten) is kept too.
+    """
     fresh = pd.concat([ingested.quarantine, cleaned.quarantine], ignore_index=True)
     fresh = fresh.assign(run_id=run_id)
     merged = pd.concat([previous, fresh], ignore_index=True)
-    return merged.drop_duplicates(["source", "file", "row", "reason"], keep="first")
+    return merged.drop_duplicates(["source", "file", "row", "field", "reason", "raw"], keep="first")
 
 
 def account(ingested: IngestResult, cleaned: CleanResult) -> dict[str, dict[str, int]]:

@@ -171,7 +171,8 @@ def skip_published(
 
     They are counted as duplicates (the reason :func:`voc.clean.clean_records` gives
     them), without being cleaned. Rows at or before the watermark whose document is
-    *not* in the store arrived late: they are kept and logged.
+    *not* in the store arrived late: they are kept and logged. Chat turns are left to
+    cleaning, which knows which turns of a published session are new.
 
     Returns:
         ``(the rows still to process, duplicates: source, file, row, doc_id, reason)``.
@@ -189,7 +190,7 @@ def skip_published(
             " processing them",
             int(late.sum()),
         )
-    skip = old & known
+    skip = old & known & (records["source_kind"] != "chat")
     duplicates = records.loc[skip, ["source", "file", "row", "doc_id"]].assign(
         reason=PUBLISHED_REASON
     )
