@@ -377,6 +377,10 @@ def test_offset_and_epoch_times_become_shanghai_local_time(tmp_path: Path) -> No
         ("2026-10-01 12:00:00", "UTC", "2026-10-01 12:00:00"),
         ("2026/10/02 08:05", "Asia/Shanghai", "2026-10-02 08:05:00"),
         ("2026-10-01", "Asia/Shanghai", "2026-10-01 00:00:00"),
+        ("2026年10月1日", "Asia/Shanghai", "2026-10-01 00:00:00"),
+        ("2026年10月01日 10:05", "Asia/Shanghai", "2026-10-01 10:05:00"),
+        ("2026 年 10 月 1 日 下午3点20分", "Asia/Shanghai", "2026-10-01 15:20:00"),
+        ("2026年10月1号22时5分30秒", "Asia/Shanghai", "2026-10-01 22:05:30"),
         ("2026-10-01 10:00:00 UTC", "Asia/Shanghai", "2026-10-01 18:00:00"),
         ("Thu, 01 Oct 2026 10:00:00 GMT", "Asia/Shanghai", "2026-10-01 18:00:00"),
         # UTC+8 is Beijing time, not the POSIX reading (eight hours west)
@@ -392,7 +396,7 @@ def test_parse_times(value: str, timezone: str, expected: str) -> None:
     assert not bad.iloc[0]
 
 
-@pytest.mark.parametrize("value", ["昨天下午", "2026-13-45", "soon"])
+@pytest.mark.parametrize("value", ["昨天下午", "2026-13-45", "soon", "2026年13月1日"])
 def test_parse_times_flags_unparseable(value: str) -> None:
     parsed, bad = parse_times(pd.Series([value], dtype=object), "Asia/Shanghai")
 

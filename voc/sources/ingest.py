@@ -308,6 +308,26 @@ _NAMED_UTC = re.compile(
 )
 
 
+# A date written the Chinese way, maybe with a time: 2024年5月1日 下午3点20分 -> 2024-5-1 15:20.
+_CHINESE_TIME = re.compile(
+    r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]"
+    r"(?:(上午|中午|下午|晚上|凌晨)?(\d{1,2})[时点:：](?:(\d{1,2})分?)?(?:(\d{1,2})秒)?)?$"
+)
+_AFTERNOON = ("中午", "下午", "晚上")
+
+
+def _western_time(value: str) -> str:
+    """A Chinese date and time as ``Y-M-D H:M:S``; any other text unchanged."""
+    found = _CHINESE_TIME.match(re.sub(r"\s+", "", value)) if "年" in value else None
+    if not found:
+        return value
+    year, month, day, half, hour, minute, second = found.groups()
+    if hour is None:
+        return f"{year}-{month}-{day}"
+    hours = int(hour) + (12 if half in _AFTERNOON and int(hour) < 12 else 0)
+    return f"{year}-{month}-{day} {hours}:{minute or 0}:{second or 0}"
+
+
 def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """Parse times into naive local timestamps.
 
@@ -317,12 +337,13 @@ def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]
     one clock. ``UTC+8`` means eight hours *east*, as Chinese exports mean it (not the
     POSIX reading). A zone given only by an abbreviation (``CST`` is China or US
     Central time) is ambiguous: that value counts as unparseable, so its row is
-    quarantined with the field rather than given a guessed time.
+    quarantined with the field rather than given a guessed time. Dates written the
+    Chinese way (``2024年5月1日 下午3点20分``) are read as such.
 
     Returns:
         ``(timestamps or NaT, mask of values that are present but unparseable)``.
     """
-    text = values.map(lambda v: "" if v is None else str(v).strip())
+    text = values.map(lambda v: "" if v is None else _western_time(str(v).strip()))
     text = text.str.replace(_NAMED_UTC, _iso_offset, regex=True)
     present = (text != "") & (text.str.lower() != "nan")
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
