@@ -12,7 +12,7 @@ from tests.contract import CATEGORIES, POLARITIES
 from voc.clean import CleanResult
 from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
 from voc.errors import AccountingError, InputFileError
-from voc.pipeline import account, run_pipeline, stamp_assignments
+from voc.pipeline import account, run_pipeline, stamp_assignments, with_topic_labels
 from voc.sources import IngestResult
 
 DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
@@ -26,6 +26,13 @@ def _config(sources, out) -> VocConfig:
         topics=TopicConfig(enabled=False),
         publish=PublishConfig(out_dir=str(out)),
     )
+
+
+def test_alerts_in_the_summary_carry_their_topic_label():
+    alerts = pd.DataFrame({"topic_id": [-1, 3, 9]})
+    topics = pd.DataFrame({"topic_id": [3, 4], "label": ["电池/续航/发热：充电·没电", "x"]})
+    labelled = with_topic_labels(alerts, topics)
+    assert labelled["topic_label"].tolist() == ["", "电池/续航/发热：充电·没电", ""]
 
 
 def test_an_assignment_keeps_the_run_that_gave_it_its_topic():

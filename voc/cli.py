@@ -410,7 +410,7 @@ def _print_summary(summary) -> None:
         for alert in summary.alerts.sort_values("date").tail(5).itertuples():
             cell = f"{alert.product} {alert.category}"
             if alert.topic_id != -1:
-                cell += f" topic {alert.topic_id}"
+                cell += f" topic {alert.topic_id} {alert.topic_label}".rstrip()
             counted = "units" if alert.kind == "emerging_topic" else "negative"
             console.print(
                 f"  {alert.date} {alert.kind} {cell}: {alert.observed:.0f}/{alert.units} {counted}"

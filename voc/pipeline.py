@@ -265,7 +265,7 @@ def run_pipeline(
         embedded_new=embedded + embedder.computed,
         timings=timings,
         top_topics=top_topics(tables["topics"], tables["units"]),
-        alerts=tables["alerts"],
+        alerts=with_topic_labels(tables["alerts"], tables["topics"]),
         scope=scope,
         rows_left_out=left_out,
     )
@@ -505,6 +505,12 @@ def account(ingested: IngestResult, cleaned: CleanResult) -> dict[str, dict[str,
             )
         result[source] = row
     return result
+
+
+def with_topic_labels(alerts: pd.DataFrame, topics: pd.DataFrame) -> pd.DataFrame:
+    """The alerts with their topic's label (``topic_label``; empty for a whole category)."""
+    labels = dict(zip(topics["topic_id"], topics["label"], strict=True))
+    return alerts.assign(topic_label=[labels.get(t, "") for t in alerts["topic_id"]])
 
 
 def top_topics(topics: pd.DataFrame, units: pd.DataFrame, per_category: int = 3) -> pd.DataFrame:
