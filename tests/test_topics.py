@@ -58,6 +58,20 @@ def test_jieba_tokens_drop_stopwords_placeholders_and_noise():
     assert "ef" not in words and "123" not in words
 
 
+def test_jieba_tokens_drop_quantities_and_filler_but_keep_product_words(taxonomy):
+    tokens = JiebaTokens(make_tokenizer(), taxonomy.stopwords)
+    text = (
+        "第二天就到了，128g一包，用了十几天，三四次，两次，几次，没有，不错，一般，一样，不到，"
+        "不是。三星手机，洗发水，万能充，千元机"
+    )
+    words = tokens(text)
+    for noise in ["第二天", "128g", "一包", "十几天", "三四次", "两次", "几次"]:
+        assert noise not in words
+    for filler in ["没有", "不错", "一般", "一样", "不到", "不是"]:
+        assert filler not in words
+    assert {"三星", "手机", "洗发水"} <= set(words)
+
+
 class _KeywordTopicModel:
     """Stands in for BERTopic in fast tests: one topic per keyword found in the sample."""
 
@@ -243,6 +257,42 @@ def test_a_fit_that_finds_no_topics_leaves_units_without_topic(
     assert state.topics.empty
 
 
+def test_a_category_whose_fit_found_no_topics_waits_for_enough_new_units(
+    keyword_topics, fake_embedder, taxonomy, monkeypatch
+):
+    earlier = ["没有关键词的句子"] * 20
+    _, state = _discover(_two_runs(earlier, []), fake_embedder, taxonomy, drift_min_units=3)
+    fit = _KeywordTopicModel.fit
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("two new units: no refit of a category without topics")
+
+    monkeypatch.setattr(_KeywordTopicModel, "fit", no_fit)
+    units = _two_runs(earlier, ["也没有关键词"] * 2)
+    _, state2 = _discover(units, fake_embedder, taxonomy, state, run_id="r2", drift_min_units=3)
+    assert state2.runs.iloc[-1][["refit", "reason"]].tolist() == [False, "no drift"]
+    monkeypatch.setattr(_KeywordTopicModel, "fit", fit)
+    units = _two_runs(earlier, ["电池不耐用"] * 3)
+    _, state3 = _discover(units, fake_embedder, taxonomy, state2, run_id="r2", drift_min_units=3)
+    assert state3.runs.iloc[-1][["refit", "reason", "topics"]].tolist() == [
+        True,
+        "3 new units since a fit that found no topics",
+        1,
+    ]
+
+
+class _OtherEmbedder(HashingEmbedder):
+    model_id = "hashing-other"
+
+
+def test_a_new_embedding_model_refits_saying_so(keyword_topics, fake_embedder, taxonomy):
+    _, state = _discover(_units(CORPUS), fake_embedder, taxonomy)
+    _, state2 = _discover(_units(CORPUS), _OtherEmbedder(), taxonomy, state, run_id="r2")
+    row = state2.runs.iloc[-1]
+    assert (row["refit"], row["embed_model"]) == (True, "hashing-other")
+    assert row["reason"] == "embedding model changed (hashing-64 → hashing-other)"
+
+
 def test_registry_keeps_history_of_fits_and_retirements(keyword_topics, fake_embedder, taxonomy):
     _, state = _discover(_units(CORPUS), fake_embedder, taxonomy, run_id="r1")
     texts = CORPUS[:12] + ["尺码偏小"] * 6 + ["尺码不标准"] * 6
@@ -294,6 +344,18 @@ def test_match_subtopic_prefers_unit_labels_then_keywords(taxonomy):
     unlabelled = pd.Series([None, None, "smell"])
     assert match_subtopic(unlabelled, ["续航差", "发烫", "手机"], category) == "battery"
     assert match_subtopic(unlabelled, ["手机"], category) is None
+
+
+def test_a_keyword_names_the_subtopic_only_from_the_top_three_by_rank(taxonomy):
+    category = taxonomy.category("product_quality")
+    # the audit's topic: 4 of 108 units about counterfeits, 假货 only the 10th keyword
+    few = pd.Series(["counterfeit"] * 4 + [None] * 104)
+    keywords = ["苹果", "个头", "洗发水", "一样", "没有", "一般", "垃圾", "裤子", "超市", "假货"]
+    assert match_subtopic(few, keywords, category) is None
+    # both in the top three: the better-ranked seed wins, not the taxonomy's order
+    unlabelled = pd.Series([None] * 10)
+    assert match_subtopic(unlabelled, ["手机", "续航差", "假货"], category) == "battery"
+    assert match_subtopic(unlabelled, ["假货", "续航差", "手机"], category) == "counterfeit"
 
 
 def test_topic_label_and_representatives():
@@ -492,3 +554,16 @@ def test_fit_sample_is_bounded_holds_out_and_survives_growth():
     grown = ids + [f"n{i}" for i in range(100)]
     again = set(np.array(grown)[fit_sample(grown, 300, 0.2)])
     assert len(again & set(np.array(ids)[bounded])) >= 0.85 * 300
+
+
+def test_a_category_of_only_stop_words_or_numbers_gets_no_topics_and_the_run_goes_on(
+    fake_embedder, taxonomy
+):
+    # the real model: BERTopic's CountVectorizer raises "empty vocabulary" on such text
+    units = _units([f"{i}号{i * 7}" for i in range(40)])
+    assignments, state = _discover(units, fake_embedder, taxonomy)
+    assert (assignments["topic_id"] == -1).all()
+    assert state.topics.empty
+    row = state.runs.set_index("category").loc["product_quality"]
+    assert (row["refit"], row["topics"], row["units"]) == (False, 0, 40)
+    assert row["reason"] == "first fit; no words left after the stop words, no topics"

@@ -19,6 +19,8 @@ A category is refitted only on its first run, when asked (``refit`` /
 fall below the outlier threshold, or they sit further from their centroids, than
 the units the last fit left out did (``holdout_share`` of a category is always left
 out of its fit, so the baseline is not flattered by units the topics were fit on).
+A category whose last fit found no topics waits for ``drift_min_units`` new units; one
+whose embedding model changed is fitted again, saying so.
 Each run adds one row per category to the ``topic_runs`` table saying what was done
 and why.
 """
@@ -43,9 +45,27 @@ from voc.taxonomy import Category, Taxonomy
 
 log = logging.getLogger(__name__)
 
+# A label shows a topic's best keywords, and only those may name its subtopic.
+_LABEL_KEYWORDS = 3
+
 
 # Masking placeholders ([电话], and JDDC's [数字x] / [订单x]) are not words of the customer.
 _PLACEHOLDER = re.compile(r"\[[^\[\]]{1,8}\]")
+
+# Counts and dates (两次, 一包, 三四次, 十几天, 第二天) say how much, not what about. Chinese
+# numerals pass ``str.isalpha``, so they are matched here: numerals, then measure words
+# only — 三星 or 万能 (numeral + another word) are kept.
+_NUMERALS = "零〇一二三四五六七八九十百千万亿两几半"
+_MEASURES = (
+    "个件条次回遍趟块元角毛包袋盒瓶罐箱桶斤克吨天日号周月年岁分秒点"
+    "台部本张只双对套支根片粒颗米寸层页份位种款声口"
+)
+_QUANTITY = re.compile(rf"第?[{_NUMERALS}]+(?:小时|分钟|公斤|千克|毫升|毫安|[{_MEASURES}])*")
+
+
+def is_quantity(word: str) -> bool:
+    """Whether ``word`` is a count or date: digit-led (128g, 48小时) or numeral + measures."""
+    return word[:1].isdigit() or _QUANTITY.fullmatch(word) is not None
 
 
 class JiebaTokens:
@@ -60,6 +80,8 @@ class JiebaTokens:
         for word in self.tokenizer.lcut(_PLACEHOLDER.sub(" ", text)):
             word = word.strip()
             if len(word) < 2 or word in self.stopwords or not any(ch.isalpha() for ch in word):
+                continue
+            if is_quantity(word):
                 continue
             if word.isascii() and len(word) < 3:  # "ef", "vy": fragments of model numbers
                 continue
@@ -419,8 +441,12 @@ def plan_topics(
         new = is_new[positions]
         ids, centroids = state.active(category.id, embedder.model_id)
         record = {"new_units": int(new.sum()), "sample_size": 0, "refit": False}
-        reason = "first fit" if len(ids) == 0 else ""
-        if len(ids):
+        reason = ""
+        if len(ids) == 0:
+            reason = _why_fit_without_topics(
+                state.runs, category.id, embedder.model_id, int(new.sum()), refit, config
+            )
+        else:
             threshold = config.outlier_threshold
             now = FitStats.of(
                 *assign_to_centroids(embeddings[positions[new]], centroids, threshold)
@@ -431,16 +457,23 @@ def plan_topics(
             )
             record.update(_stats_columns("new_", now) | _stats_columns("baseline_", baseline))
             reason = "asked" if refit else detect_drift(now, int(new.sum()), baseline, config)
+        fitted = None
         if reason and len(positions) < config.min_units:
             log.info("topics: %s has %d units, too few to fit", category.id, len(positions))
             if len(ids) == 0:
                 continue
             reason = f"{reason}; only {len(positions)} units, not refitted"
         elif reason:
-            model, in_sample = _fit_category(
+            fitted = _fit_category(
                 units.iloc[positions], embeddings[positions], category, config, embedder,
                 tokens, seed,
             )  # fmt: skip
+            if fitted is None:
+                outcome = "not refitted" if len(ids) else "no topics"
+                reason = f"{reason}; no words left after the stop words, {outcome}"
+                log.warning("topics: %s: %s", category.id, reason)
+        if fitted is not None:
+            model, in_sample = fitted
             ids, plan.state.topics, next_id = _register(
                 plan.state.topics, category.id, ids, centroids, model.centroids_, next_id,
                 config.match_threshold, run_id,
@@ -456,6 +489,41 @@ def plan_topics(
         plan.centroids[category.id] = (ids, centroids)
         plan.records[category.id] = {"reason": reason or "no drift", **record}
     return plan
+
+
+def _why_fit_without_topics(
+    runs: pd.DataFrame,
+    category: str,
+    embed_model: str,
+    new_units: int,
+    refit: bool,
+    config: TopicConfig,
+) -> str:
+    """Why a category without topics (for ``embed_model``) is fitted, or ``""`` to wait.
+
+    A category is fitted on its first run, and again when the embedding model changed
+    (the old centroids live in another space). One whose last run with this model
+    found no topics is fitted again only when asked, or when ``drift_min_units`` new
+    units arrived — the drift rules' bar — not on every nightly run.
+
+    Args:
+        runs: The ``topic_runs`` table of the earlier runs.
+        category: The category.
+        embed_model: This run's embedding model.
+        new_units: The category's units new this run.
+        refit: Whether a refit of every category was asked for.
+        config: The drift thresholds.
+    """
+    earlier = runs.loc[runs["category"] == category, "embed_model"]
+    if earlier.empty:
+        return "first fit"
+    if earlier.iloc[-1] != embed_model:
+        return f"embedding model changed ({earlier.iloc[-1]} → {embed_model})"
+    if refit:
+        return "asked"
+    if new_units >= config.drift_min_units:
+        return f"{new_units} new units since a fit that found no topics"
+    return ""
 
 
 def assign_topics(
@@ -633,8 +701,12 @@ def _fit_category(
     embedder: Embedder,
     tokens: JiebaTokens,
     seed: int,
-) -> tuple[CategoryTopicModel, np.ndarray]:
+) -> tuple[CategoryTopicModel, np.ndarray] | None:
     """Fit the category's model on a bounded sample; returns it and the sample mask.
+
+    None when the sample has no word left after the stop words (only filler or
+    numbers): BERTopic's ``CountVectorizer`` then has nothing to count, and the
+    category gets no topics this run instead of failing the whole run.
 
     The sample is chosen by a hash of the unit id (see :func:`fit_sample`), not by
     the seed: the same units are chosen whatever the seed or the order rows arrive
@@ -644,7 +716,12 @@ def _fit_category(
     in_sample = fit_sample(units["unit_id"].to_numpy(), config.sample_size, config.holdout_share)
     seeds = [list(s.seeds) for s in category.subtopics if s.seeds]
     model = CategoryTopicModel(config, embedder, tokens, seeds, seed)
-    model.fit(units["text"].to_numpy()[in_sample].tolist(), vectors[in_sample])
+    try:
+        model.fit(units["text"].to_numpy()[in_sample].tolist(), vectors[in_sample])
+    except ValueError as error:
+        if "empty vocabulary" not in str(error):  # sklearn's words for "no words"
+            raise
+        return None
     log.info(
         "topics: %s fitted on %d units -> %d topics",
         category.id,
@@ -744,24 +821,34 @@ def match_subtopic(
     """The taxonomy subtopic a topic belongs to, if one clearly fits.
 
     First choice: the subtopic most of the topic's units were labelled with (at
-    least 40% of them). Otherwise the subtopic whose seed words appear most among
-    the topic's keywords — a topic of "续航, 没电, 充电" sits under battery even when
-    its clauses name no seed word outright.
+    least 40% of them). Otherwise a subtopic whose seed words are among the topic's
+    top three keywords — a topic of "续航差, 发烫, 充电" sits under battery even when
+    few of its clauses were labelled so. A seed further down the keywords names
+    nothing: the tenth keyword of a topic does not say what the topic is about. Each
+    seed counts by its rank (3 for the first keyword, 2, 1); ties go to the subtopic
+    with the better-ranked seed, then to the taxonomy's order. None when nothing fits:
+    the label is then the keywords alone.
     """
     counts = member_subtopics.dropna().value_counts()
     if len(counts) and counts.iloc[0] >= 0.4 * len(member_subtopics):
         return str(counts.index[0])
     if category is None:
         return None
-    words = set(keywords)
-    overlap = [(len(words & set(s.seeds)), s.id) for s in category.subtopics]
-    best = max(overlap, default=(0, None), key=lambda pair: pair[0])
-    return best[1] if best[0] > 0 else None
+    top = list(keywords[:_LABEL_KEYWORDS])
+    best, best_key = None, (0, 0)
+    for subtopic in category.subtopics:
+        ranks = [rank for rank, word in enumerate(top) if word in subtopic.seeds]
+        if not ranks:
+            continue
+        key = (sum(_LABEL_KEYWORDS - rank for rank in ranks), -min(ranks))
+        if key > best_key:  # strictly better: an exact tie keeps the earlier subtopic
+            best, best_key = subtopic.id, key
+    return best
 
 
 def topic_label(keywords: Sequence[str], subtopic_name: str | None, topic_id: int) -> str:
     """Readable label: ``<subtopic name>：<three best keywords joined by ·>``."""
-    words = "·".join(keywords[:3]) or f"topic {topic_id}"
+    words = "·".join(keywords[:_LABEL_KEYWORDS]) or f"topic {topic_id}"
     return f"{subtopic_name}：{words}" if subtopic_name else words
 
 
