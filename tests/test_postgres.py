@@ -7,6 +7,8 @@ import logging
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +31,7 @@ from voc.config import (
 from voc.embed import EMBEDDERS
 from voc.errors import ColumnError, ConfigError, PostgresError
 from voc.pipeline import run_pipeline
-from voc.postgres import publish_to_postgres, read_table_source, redact
+from voc.postgres import lock_publishes, publish_to_postgres, read_table_source, redact
 from voc.publish import VIEWS, Snapshot, Store
 from voc.schemas import TABLES, empty
 
@@ -242,6 +244,68 @@ def test_password_never_shown(postgres_server: PostgresServer, postgres_db, capl
     stored = _dump_schema(postgres_db, "voc")
     stored["publish_log"] = list(map(repr, _table(postgres_db, "SELECT * FROM voc.publish_log")))
     assert password not in repr(stored)
+
+
+def test_publishing_again_keeps_the_views_grants_and_the_views_on_them(postgres_db):
+    publish_to_postgres(_snapshot(["好"]), postgres_db)
+    reader = f"reader_{_db(postgres_db)}"
+    with psycopg.connect(postgres_db) as con:
+        con.execute(f"CREATE ROLE {reader}")
+        con.execute(f"GRANT USAGE ON SCHEMA voc TO {reader}")
+        con.execute(f"GRANT SELECT ON voc.topic_trends, voc.units_labelled TO {reader}")
+        con.execute("CREATE VIEW public.my_trends AS SELECT date, units FROM voc.topic_trends")
+
+    publish_to_postgres(_snapshot(["好", "又好"], run_id="20261102T000000-bbbbbb"), postgres_db)
+
+    for view in ("topic_trends", "units_labelled"):
+        granted = f"SELECT has_table_privilege('{reader}', 'voc.{view}', 'SELECT')"
+        assert _table(postgres_db, granted) == [(True,)], view
+    assert _table(postgres_db, "SELECT count(*) FROM public.my_trends") == [(0,)]
+    # A change of columns of a table under that view is what the user's view blocks.
+    with psycopg.connect(postgres_db) as con:
+        con.execute("ALTER TABLE voc.topics ADD COLUMN added_by_hand int")
+    with pytest.raises(PostgresError, match="failed at table topics"):
+        publish_to_postgres(_snapshot(["新的"], run_id="20261103T000000-cccccc"), postgres_db)
+    assert _table(postgres_db, "SELECT count(*) FROM voc.documents") == [(2,)]
+
+
+def _wait_for_a_waiting_publish(dsn: str) -> None:
+    query = (
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'voc'"
+        " AND wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    deadline = time.monotonic() + 60
+    while _table(dsn, query) != [(1,)]:
+        assert time.monotonic() < deadline, "the publish never waited for the lock"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("other", ["another publish", "another session"])
+def test_first_publishes_into_a_new_schema_wait_for_each_other(postgres_db, other):
+    # Another publish half-way through (it holds the lock), or anyone else, created the
+    # schema, uncommitted. The publish must wait for it, then publish, not fail on the schema.
+    with psycopg.connect(postgres_db) as first, ThreadPoolExecutor(1) as pool:
+        if other == "another publish":
+            lock_publishes(first, "fresh")
+        first.execute("CREATE SCHEMA fresh")
+        second = pool.submit(publish_to_postgres, _snapshot(["好"]), postgres_db, "fresh")
+        _wait_for_a_waiting_publish(postgres_db)
+        first.commit()
+        assert second.result(timeout=120).schema == "fresh"
+    assert _table(postgres_db, "SELECT count(*) FROM fresh.documents") == [(1,)]
+
+
+def test_a_schema_name_postgres_would_cut_short_is_refused(postgres_db):
+    too_long = "评价" * 11  # 22 characters, 66 bytes in UTF-8; PostgreSQL keeps 63
+    with pytest.raises(PostgresError, match="failed at create schema") as failure:
+        publish_to_postgres(_snapshot(["好"]), postgres_db, schema=too_long)
+    assert "66 bytes" in str(failure.value) and "\n" not in str(failure.value)
+    assert _table(postgres_db, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE '评价%'") == [
+        (0,)
+    ]
+    longest = "评价" * 10 + "abc"  # 63 bytes
+    assert publish_to_postgres(_snapshot(["好"]), postgres_db, schema=longest).schema == longest
+    assert _table(postgres_db, f'SELECT count(*) FROM "{longest}".documents') == [(1,)]
 
 
 # ----------------------------------------------------------------------------- source

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pandas as pd
@@ -9,10 +10,12 @@ from plotly.offline import get_plotlyjs
 
 from tests.contract import contract_frame
 from voc.report import render_report
-from voc.schemas import TABLES, empty
+from voc.satisfaction import satisfaction_daily
+from voc.schemas import TABLES, conform, empty
 
 HOSTILE_TEXT = "<script>alert('xss')</script> 质量差'; DROP TABLE units; --"
 HOSTILE_PRODUCT = "耳机'><img src=x onerror=alert(1)>"
+HOSTILE_LINK = '<a href="https://evil.example/">点我</a>'
 
 
 def report_tables() -> dict[str, pd.DataFrame]:
@@ -106,6 +109,43 @@ def test_report_is_self_contained(page):
     assert "<script src" not in ours.replace(" ", "")
     assert not re.search(r"""(src|href)=["']https?://""", ours)
     assert "<meta charset='utf-8'>" in page
+
+
+def _trace_names(page: str) -> list[str]:
+    figures = page.replace(get_plotlyjs(), "")  # (the library has "name": in it too)
+    return [json.loads(name) for name in re.findall(r'"name":("(?:[^"\\]|\\.)*")', figures)]
+
+
+def test_chart_legends_show_product_and_topic_names_as_text(taxonomy):
+    tables = report_tables()
+    tables["topics"]["label"] = [HOSTILE_LINK, "<b>充不进电</b>"]
+    for name in ("units", "documents"):
+        tables[name]["product"] = tables[name]["product"].replace("充电宝", HOSTILE_LINK)
+    tables["documents"]["source_kind"] = "review"
+    tables["satisfaction_daily"] = satisfaction_daily(tables["documents"], tables["units"])
+    names = _trace_names(render_report(tables, taxonomy, "run-1"))
+
+    assert names and not [name for name in names if "<" in name or ">" in name]
+    link = '&lt;a href="https://evil.example/"&gt;点我&lt;/a&gt;'
+    assert link in names  # the topic chart
+    assert f"{link} (review)" in names  # the satisfaction chart, one trace per product
+    assert "&lt;b&gt;充不进电&lt;/b&gt;" in names
+    assert "耳机'&gt;&lt;img src=x onerror=alert(1)&gt; (review)" in names
+
+
+def test_satisfaction_counts_are_integers_in_both_report_paths(taxonomy):
+    tables = report_tables()
+    daily = satisfaction_daily(tables["documents"], tables["units"])  # as `voc run` has it
+    published = conform(daily, "satisfaction_daily").to_pandas()  # as `voc report` reads it
+    pages = {}
+    for path, frame in (("run", daily), ("report", published)):
+        page = render_report({**tables, "satisfaction_daily": frame}, taxonomy, "run-1")
+        pages[path] = re.search(r"<table id='satisfaction'>.*?</table>", page).group()
+
+    assert pages["run"] == pages["report"]
+    assert "<td>40</td>" in pages["run"]  # 耳机's documents
+    assert "(0 of 0)" in pages["run"]
+    assert not re.search(r"\d\.0\b", pages["run"])
 
 
 def test_empty_run_renders(taxonomy):

@@ -4,8 +4,11 @@ Customer text is hostile input as far as a spreadsheet is concerned: a review th
 starts with ``=HYPERLINK(...)`` would become a live formula when the file is opened.
 Every text cell that starts with a formula trigger (``= + - @``, tab or carriage
 return) is therefore prefixed with an apostrophe, the usual defence against CSV
-injection; numbers stay numbers. Each exported table carries the customers' own
-words next to the figures (``example_texts``), so nobody needs the DuckDB file.
+injection; numbers stay numbers. In a CSV file, line breaks inside a cell become
+spaces: a reader that ends a row at a bare carriage return (Excel, LibreOffice,
+Python's csv module) would otherwise start a new row with the rest of the cell.
+Each exported table carries the customers' own words next to the figures
+(``example_texts``), so nobody needs the DuckDB file.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ EXPORTABLE = ("product_scorecard", "daily_aggregates", "alerts")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_575  # one row of the sheet's 1,048,576 is the header
 EXCEL_MAX_CELL = 32_767  # characters Excel keeps in a cell
+_LINE_BREAKS = str.maketrans({"\r": " ", "\n": " "})
 
 
 def neutralise(value: object) -> object:
@@ -37,6 +41,11 @@ def neutralise(value: object) -> object:
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Apply :func:`neutralise` to every text column of ``frame``."""
     return _map_text_columns(frame, neutralise)
+
+
+def one_line(value: object) -> object:
+    """A text cell with its line breaks as spaces, so it cannot start a row of its own."""
+    return value.translate(_LINE_BREAKS) if isinstance(value, str) else value
 
 
 def _map_text_columns(frame: pd.DataFrame, fn) -> pd.DataFrame:
@@ -62,7 +71,7 @@ def read_export_tables(database: Path, tables: tuple[str, ...] = EXPORTABLE) -> 
     with duckdb.connect(str(database), read_only=True, config={"threads": 1}) as con:
         texts = dict(con.execute("SELECT unit_id, text FROM units").fetchall())
         labels = dict(con.execute("SELECT topic_id, label FROM topics").fetchall())
-        frames = {name: con.table(name).df() for name in tables}
+        frames = {name: _with_dates(con.table(name)) for name in tables}
     for name, frame in frames.items():
         if "topic_id" in frame.columns and "topic_label" not in frame.columns:
             frame.insert(
@@ -77,6 +86,15 @@ def read_export_tables(database: Path, tables: tuple[str, ...] = EXPORTABLE) -> 
             ]
         frames[name] = frame
     return frames
+
+
+def _with_dates(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    """The relation as pandas, DATE columns as dates (``df()`` makes them midnight timestamps)."""
+    frame = relation.df()
+    for column, kind in zip(relation.columns, relation.types, strict=True):
+        if str(kind) == "DATE":
+            frame[column] = frame[column].dt.date
+    return frame
 
 
 def export(
@@ -114,7 +132,7 @@ def export(
         for name, frame in frames.items():
             path = destination / f"{name}.csv"
             # utf-8-sig: Excel opens a CSV with a byte-order mark as UTF-8, not as GBK
-            frame.to_csv(path, index=False, encoding="utf-8-sig")
+            _map_text_columns(frame, one_line).to_csv(path, index=False, encoding="utf-8-sig")
             written.append(path)
         return written
     return [_write_xlsx(frames, destination)]
@@ -128,7 +146,9 @@ def _write_xlsx(frames: dict[str, pd.DataFrame], path: Path) -> Path:
                 f" ({EXCEL_MAX_ROWS:,}); export it with --format csv"
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with pd.ExcelWriter(
+        path, engine="openpyxl", date_format="YYYY-MM-DD", datetime_format="YYYY-MM-DD HH:MM:SS"
+    ) as writer:
         for name, frame in frames.items():
             _cut_long_cells(frame).to_excel(writer, sheet_name=name[:31], index=False)
     log.info("exported %d sheets to %s", len(frames), path)

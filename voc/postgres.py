@@ -133,7 +133,9 @@ def publish_to_postgres(
 
     Tables are created from the pyarrow schemas of :mod:`voc.schemas` (recreated when
     their columns changed), then emptied and refilled, so publishing the same run
-    twice gives the same contents. Concurrent publishes to one schema wait in turn.
+    twice gives the same contents. The BI views are replaced in place, keeping their
+    grants and the views that read them. Concurrent publishes to one schema wait in
+    turn, the first two into a new schema included.
 
     Args:
         source: An output directory (or its Store), or a loaded Snapshot.
@@ -145,7 +147,8 @@ def publish_to_postgres(
 
     Raises:
         StoreError: the output directory holds no published run.
-        PostgresError: connecting or writing failed; nothing was changed.
+        PostgresError: connecting or writing failed, or the schema name is not one
+            PostgreSQL accepts (or too long to keep whole); nothing was changed.
     """
     snapshot = source if isinstance(source, Snapshot) else _store(source).load()
     run_id = published_run_id(snapshot)
@@ -157,19 +160,16 @@ def publish_to_postgres(
     with connect(dsn) as con:
         try:
             with con.transaction():
+                step = "lock"
+                lock_publishes(con, schema)
                 step = "create schema"
-                con.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-                )
-                # Publishes to one schema wait for each other instead of interleaving.
-                con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"voc:{schema}"])
-                step = "drop views"
-                _drop_views(con, schema)  # a view would stop its tables being recreated
+                _create_schema(con, schema)
                 for name, table in tables.items():
                     step = f"table {name}"
                     _replace_table(con, schema, name, table)
-                step = "create views"
-                _create_views(con, schema)
+                for name, body in VIEWS.items():
+                    step = f"view {name}"
+                    _replace_view(con, schema, name, body)
                 step = PUBLISH_LOG
                 _log_publish(con, schema, run_id, rows)
         except psycopg.Error as exc:
@@ -179,6 +179,47 @@ def publish_to_postgres(
             ) from None
     log.info("published run %s to schema %s: %d tables", run_id, schema, len(tables))
     return PostgresPublish(run_id=run_id, schema=schema, target=target, rows=rows)
+
+
+def lock_publishes(con: psycopg.Connection, schema: str) -> None:
+    """Wait until no other publish to ``schema`` runs; held until the transaction ends.
+
+    The key is the schema's name, not an object in it, so it is taken before the schema
+    exists: two first publishes into a new schema wait in turn instead of racing to
+    create it (the second would fail on the first's uncommitted schema).
+    """
+    con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"voc:{schema}"])
+
+
+def _create_schema(con: psycopg.Connection, schema: str) -> None:
+    """Create ``schema`` when missing, also when someone else creates it at the same time.
+
+    Raises:
+        psycopg.Error: the server refuses the name (or it is too long to keep whole).
+    """
+    _check_name_length(con, schema)
+    try:
+        with con.transaction():  # a savepoint: the publish goes on after the refusal below
+            con.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    except psycopg.errors.UniqueViolation:
+        # Created meanwhile by something other than a publish (a publish holds the lock).
+        log.info("schema %s was created by another session meanwhile", schema)
+
+
+def _check_name_length(con: psycopg.Connection, schema: str) -> None:
+    """PostgreSQL cuts a longer name short, so every publish would miss its own tables.
+
+    Raises:
+        psycopg.errors.NameTooLong: reported like the server's own refusals of a name.
+    """
+    row = con.execute("SHOW max_identifier_length").fetchone()
+    limit = int(row[0]) if row else 63  # 63 unless the server was built otherwise
+    size = len(schema.encode("utf-8"))
+    if size > limit:
+        raise psycopg.errors.NameTooLong(
+            f"schema name is {size} bytes long; PostgreSQL keeps names of at most {limit}"
+            " bytes: choose a shorter --schema"
+        )
 
 
 def _store(source: Store | str | Path) -> Store:
@@ -255,7 +296,11 @@ def pg_type(arrow_type: pa.DataType, where: str) -> str:
 
 
 def _replace_table(con: psycopg.Connection, schema: str, name: str, table: pa.Table) -> None:
-    """Make ``schema.name`` hold exactly ``table``: recreate it if its columns differ."""
+    """Make ``schema.name`` hold exactly ``table``: recreate it if its columns differ.
+
+    Our views that read the table are dropped with it (they are created again after
+    the tables); a view of anyone else's makes the DROP fail, and with it the publish.
+    """
     target = sql.Identifier(schema, name)
     wanted = [(f.name, pg_type(f.type, f"{name}.{f.name}")) for f in table.schema]
     if _existing_columns(con, schema, name) == wanted:
@@ -265,23 +310,50 @@ def _replace_table(con: psycopg.Connection, schema: str, name: str, table: pa.Ta
             sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(kind))  # kind: pg_type's
             for column, kind in wanted
         )
+        for view in _our_views_reading(con, schema, name):
+            con.execute(sql.SQL("DROP VIEW {}").format(sql.Identifier(schema, view)))
         con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
         con.execute(sql.SQL("CREATE TABLE {} ({})").format(target, columns))
     _copy_rows(con, target, table)
 
 
-def _drop_views(con: psycopg.Connection, schema: str) -> None:
-    for name in VIEWS:
-        con.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier(schema, name)))
+def _our_views_reading(con: psycopg.Connection, schema: str, table: str) -> list[str]:
+    """The views of :data:`voc.publish.VIEWS` in ``schema`` that read ``schema.table``."""
+    rows = con.execute(
+        """
+        SELECT DISTINCT v.relname
+        FROM pg_depend d
+        JOIN pg_rewrite r ON r.oid = d.objid
+        JOIN pg_class v ON v.oid = r.ev_class
+        JOIN pg_class t ON t.oid = d.refobjid
+        JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+          AND n.nspname = %s AND t.relname = %s
+          AND v.relnamespace = n.oid AND v.relname = ANY(%s)
+        ORDER BY v.relname
+        """,
+        [schema, table, list(VIEWS)],
+    ).fetchall()
+    return [view for (view,) in rows]
 
 
-def _create_views(con: psycopg.Connection, schema: str) -> None:
-    """The BI views of the DuckDB file (:data:`voc.publish.VIEWS`), over ``schema``'s tables."""
+def _replace_view(con: psycopg.Connection, schema: str, name: str, body: str) -> None:
+    """A BI view of the DuckDB file over ``schema``'s tables, replaced in place.
+
+    Replacing keeps the grants on the view and the views that read it. PostgreSQL
+    refuses it when the view's columns change (other than new ones at the end): only
+    then is the view dropped and created again.
+    """
+    view = sql.Identifier(schema, name)
+    replace = sql.SQL("CREATE OR REPLACE VIEW {} AS {}").format(view, sql.SQL(body))
+    # the bodies name their tables without a schema, as in the DuckDB file
     con.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-    for name, body in VIEWS.items():
-        con.execute(
-            sql.SQL("CREATE VIEW {} AS {}").format(sql.Identifier(schema, name), sql.SQL(body))
-        )
+    try:
+        with con.transaction():  # a savepoint: a refused replace leaves the publish going
+            con.execute(replace)
+    except psycopg.errors.InvalidTableDefinition:
+        con.execute(sql.SQL("DROP VIEW {}").format(view))
+        con.execute(replace)
 
 
 def _existing_columns(con: psycopg.Connection, schema: str, name: str) -> list[tuple[str, str]]:

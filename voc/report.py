@@ -1,7 +1,8 @@
 """A self-contained HTML report of one run: alerts first, then the scorecard and topics.
 
 Everything is inline (plotly's JavaScript included, no CDN: the report must open on
-an offline machine), and every piece of customer text is HTML-escaped.
+an offline machine), and every piece of customer text is HTML-escaped, in the page
+and in the charts (plotly draws ``<b>``, ``<a href>`` and the like in trace names).
 
 The product filter at the top is a few lines of plain JavaScript: table rows carry a
 ``data-product`` attribute, and every chart holds one set of traces for all products
@@ -53,6 +54,15 @@ def _plotly_js() -> str:
 
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
+
+
+def _plot_text(value: object) -> str:
+    """Text for plotly, which renders the tags in it: ``&``, ``<``, ``>`` escaped.
+
+    Quotes stay as they are: plotly decodes ``&amp; &lt; &gt;`` and numeric
+    entities but would show ``&quot;`` literally.
+    """
+    return html.escape(str(value), quote=False)
 
 
 def render_report(tables: dict[str, pd.DataFrame], taxonomy: Taxonomy, run_id: str) -> str:
@@ -202,7 +212,8 @@ def _daily_lines(
             figure.add_trace(
                 go.Scatter(
                     x=daily.index, y=daily[value], mode="lines",
-                    name=str(labels.get(value, value)), meta=product, visible=product == ALL,
+                    name=_plot_text(labels.get(value, value)), meta=product,
+                    visible=product == ALL,
                     legendgroup=str(value),
                 )
             )  # fmt: skip
@@ -339,10 +350,13 @@ def _satisfaction(daily: pd.DataFrame | None, products: list[str]) -> str:
     """Per product and source kind over the whole period, then the 7-day negative share."""
     if daily is None or daily.empty:
         return "<p>No satisfaction figures yet.</p>"
+    # Counts as integers whatever the input's dtypes: a run's own frame has some of them
+    # as floats (DuckDB sums BIGINT to HUGEINT), and iterrows would turn every count
+    # of a row into a float.
     totals = daily.groupby(["product", "source_kind"], dropna=False)[
         ["documents", "units", "negative_units", "rated", "promoters", "detractors",
          "complaints", "repeat_complaints"]
-    ].sum()  # fmt: skip
+    ].sum().astype("int64")  # fmt: skip
     rows = ["<table id='satisfaction'><tr><th>product</th><th>source</th><th>documents</th>"
             "<th>negative units</th><th>rated</th><th>NPS-style score</th>"
             "<th>repeat complaints</th></tr>"]  # fmt: skip
@@ -377,7 +391,7 @@ def _satisfaction_chart(daily: pd.DataFrame, products: list[str]) -> str:
             figure.add_trace(
                 go.Scatter(
                     x=series["date"], y=series["negative_share_7d"], mode="lines",
-                    name=f"{product} ({kind})", meta=meta, visible=meta == ALL,
+                    name=_plot_text(f"{product} ({kind})"), meta=meta, visible=meta == ALL,
                 )
             )  # fmt: skip
     figure.update_layout(
