@@ -37,7 +37,8 @@ def summary_markdown(summary: RunSummary, flow_name: str) -> str:
         f"- {summary.documents_new:,} new documents, {summary.units_new:,} new units"
         f" ({summary.units_total:,} in the store)",
         f"- {summary.embedded_new:,} texts sent to the embedding model (the rest were cached)",
-        f"- {len(summary.alerts):,} negative-review alerts (差评预警)",
+        f"- alerts (差评预警 negative-review spikes and emerging topics): {len(summary.new_alerts):,}"
+        f" raised by this run, {len(summary.alerts):,} in the store",
         f"- outputs: `{summary.out_dir}` (snapshot `{summary.snapshot.name}`)",
     ]
     seconds = sum(step["seconds"] for step in summary.timings.values())

@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from voc.aggregate import daily_aggregates, negative_alerts, product_scorecard, trailing_sums
+from voc.aggregate import (
+    daily_aggregates,
+    negative_alerts,
+    product_scorecard,
+    severity,
+    trailing_sums,
+)
 from voc.config import AlertConfig
 
 
@@ -85,6 +91,42 @@ def test_spike_in_one_topic_is_found_where_its_category_hides_it():
     assert alerts[alerts["topic_id"] == 1].empty
     assert alerts[(alerts["topic_id"] == -1) & (alerts["date"] == dt.date(2026, 10, 31))].empty
     assert alerts["alert_id"].is_unique
+
+
+def test_volume_alert_holds_the_baseline_negative_share():
+    # 10 days of 1 negative in 4 units, then 6 of 6: the baseline's share is 10/40,
+    # with the pseudo-counts the tests use (10 + 1) / (40 + 2)
+    counts = [(4, 1)] * 10 + [(6, 6)]
+    alerts = negative_alerts(
+        _connect(_units_from_counts(counts, category="logistics")), AlertConfig(), "r"
+    )
+    alert = alerts[alerts["category"] == "logistics"].iloc[0]
+    assert alert["kind"] == "negative_volume"
+    assert alert["expected"] == pytest.approx((10 + 1) / 10)  # negatives per day
+    assert alert["baseline_share"] == pytest.approx((10 + 1) / (40 + 2))
+
+
+def test_share_alert_statistic_is_the_binomial_z():
+    counts = [(20, 2)] * 28 + [(8, 5)]
+    alerts = negative_alerts(
+        _connect(_units_from_counts(counts, category="logistics")), AlertConfig(), "r"
+    )
+    alert = alerts[alerts["category"] == "logistics"].iloc[0]
+    p = (56 + 1) / (560 + 2)
+    assert alert["kind"] == "negative_share"
+    assert alert["expected"] == pytest.approx(8 * p)
+    assert alert["statistic"] == pytest.approx((5 - 8 * p) / np.sqrt(8 * p * (1 - p)))
+
+
+def test_severity_is_read_against_alpha():
+    p_values = np.array([9e-4, 9e-5, 9e-6, 9e-6])
+    lifts = np.array([2.0, 4.0, 4.0, 2.0])
+    assert severity(p_values, lifts, 1e-3).tolist() == ["low", "medium", "high", "medium"]
+    assert severity(p_values, lifts, 1e-2).tolist() == ["medium", "high", "high", "medium"]
+    # a spike just past the default alpha (p = 0.00097) is a low alert, not a medium one
+    counts = [(4, 1)] * 10 + [(6, 6)]
+    alerts = negative_alerts(_connect(_units_from_counts(counts)), AlertConfig(), "r")
+    assert set(alerts["severity"]) == {"low"}
 
 
 def test_pure_noise_gives_few_false_alarms():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -12,8 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.contract import CATEGORIES, POLARITIES
-from voc.cli import app
+from voc.cli import _print_summary, app, main
 from voc.embed import EMBEDDERS
+from voc.pipeline import RunSummary
 
 VOC = [sys.executable, "-m", "voc.cli"]
 
@@ -107,6 +109,36 @@ def test_out_that_is_a_file_is_one_clear_line(tmp_path):
     result = _voc("run", "--input", str(data), "--out", str(taken))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{taken} is a file, not a folder" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            ["--cron", "61 2 * * *", "--timezone", "Mars/Base"],
+            ['--cron: Invalid cron string: "61 2 * * *"', "--timezone 'Mars/Base'"],
+        ),
+        (["--config", "/nonexistent.yaml"], ["/nonexistent.yaml: file not found"]),
+        (["--config", "{bad}"], ["bad.yaml: embed.threds"]),
+    ],
+)
+def test_serve_checks_its_options_before_registering(
+    options, expected, tmp_path, monkeypatch, capsys
+):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("embed: {threds: 2}\n", encoding="utf-8")
+    registered = []
+    monkeypatch.setattr("pipelines.serve.serve", lambda *deployments: registered.append(1))
+    monkeypatch.setattr(sys, "argv", ["voc", "serve", *(o.format(bad=bad) for o in options)])
+
+    with pytest.raises(SystemExit) as exited:
+        main()
+
+    assert exited.value.code == 2 and registered == []
+    message = capsys.readouterr().err
+    assert message.startswith("error [E201]") and len(message.strip().splitlines()) == 1
+    for part in expected:
+        assert part in message, part
 
 
 def test_wrong_text_column_names_the_columns(tmp_path):
@@ -233,3 +265,31 @@ def test_train_fine_tunes_and_saves_a_model_that_loads(tmp_path):
     texts = ["物流太慢了，等了一周", "音质很好"]
     labels = model.predict(texts, embedder.embed(texts))
     assert set(labels.category) <= CATEGORIES and set(labels.polarity) <= POLARITIES
+
+
+def test_summary_prints_the_alerts_this_run_raised(tmp_path, capsys):
+    alerts = pd.DataFrame(
+        {
+            "date": [dt.date(2026, 11, 4), dt.date(2026, 11, 5), dt.date(2026, 11, 5)],
+            "kind": ["negative_volume", "negative_volume", "emerging_topic"],
+            "product": ["耳机", "耳机", "all"],
+            "category": ["all", "product_quality", "product_quality"],
+            "topic_id": [-1, -1, 1],
+            "topic_label": ["", "", "充电"],
+            "units": [18, 10, 9],
+            "observed": [11.0, 10.0, 9.0],
+            "expected": [1.8, 1.3, 0.8],
+            "p_value": [2.9e-6, 1.1e-6, 1.6e-7],
+            "severity": "high",
+            "run_id": ["r1", "r2", "r2"],
+        }
+    )
+    summary = RunSummary("r2", tmp_path, tmp_path / "s", {}, 0, 0, 0, 0, alerts=alerts)
+    _print_summary(summary)
+    printed = " ".join(capsys.readouterr().out.split())  # whatever the terminal's width
+    assert (
+        "差评预警 alerts: 2 new (3 in all) 2026-11-05 negative_volume 耳机 product_quality:"
+        in printed
+    )
+    assert "2026-11-05 emerging_topic all product_quality topic 1 充电: 9/9 units" in printed
+    assert "2026-11-04" not in printed  # raised by run r1, printed then

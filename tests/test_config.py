@@ -199,6 +199,15 @@ def test_config_values_are_read(tmp_path: Path) -> None:
     assert config.publish.out_dir == "/tmp/out"
 
 
+def test_a_rating_scale_must_run_from_low_to_high(tmp_path: Path) -> None:
+    path = write(tmp_path, "sources:\n  - path: reviews.csv\n    rating_scale: [10, 1]\n")
+
+    assert problems_of(path) == [
+        "sources[0].rating_scale: Value error, expected [lowest, highest] with lowest < highest,"
+        " got [10, 1]"
+    ]
+
+
 def test_invalid_yaml_gives_one_clear_error(tmp_path: Path) -> None:
     path = write(tmp_path, "seed: [1, 2\nclean: : :\n")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -12,7 +13,14 @@ from tests.contract import CATEGORIES, POLARITIES
 from voc.clean import CleanResult
 from voc.config import EmbedConfig, PublishConfig, SourceConfig, TopicConfig, VocConfig
 from voc.errors import AccountingError, InputFileError
-from voc.pipeline import account, run_pipeline, stamp_assignments, with_topic_labels
+from voc.pipeline import (
+    RunSummary,
+    account,
+    keep_first_runs,
+    run_pipeline,
+    stamp_assignments,
+    with_topic_labels,
+)
 from voc.sources import IngestResult
 
 DEMO_FILES = ("reviews_shop_a.csv", "reviews_shop_b_gbk.csv", "chats.tsv")
@@ -33,6 +41,17 @@ def test_alerts_in_the_summary_carry_their_topic_label():
     topics = pd.DataFrame({"topic_id": [3, 4], "label": ["电池/续航/发热：充电·没电", "x"]})
     labelled = with_topic_labels(alerts, topics)
     assert labelled["topic_label"].tolist() == ["", "电池/续航/发热：充电·没电", ""]
+
+
+def test_an_alert_keeps_the_run_that_first_raised_it():
+    before = pd.DataFrame({"alert_id": ["a", "b"], "observed": [5.0, 7.0], "run_id": "r1"})
+    # run r2 tests the whole history again: a again, b with a late review more, c new
+    now = pd.DataFrame({"alert_id": ["a", "b", "c"], "observed": [5.0, 8.0, 9.0], "run_id": "r2"})
+    alerts = keep_first_runs(now, before)
+    assert alerts["run_id"].tolist() == ["r1", "r1", "r2"]
+    assert alerts["observed"].tolist() == [5.0, 8.0, 9.0]  # the numbers are today's
+    summary = RunSummary("r2", Path("out"), Path("out/s"), {}, 0, 0, 0, 0, alerts=alerts)
+    assert summary.new_alerts["alert_id"].tolist() == ["c"]
 
 
 def test_an_assignment_keeps_the_run_that_gave_it_its_topic():

@@ -173,10 +173,15 @@ def negative_alerts(
 
     A day is flagged when p < ``alpha``, the observed value is at least ``min_lift``
     times the expected one, today has at least ``min_units`` units (negatives, for the
-    volume test), and the baseline covers at least ``min_baseline_days`` days.
+    volume test), and the baseline covers at least ``min_baseline_days`` days. The
+    category ``other`` (chit-chat) is left out, also of ``all``: it would dilute the
+    negative share.
 
     Returns:
-        Alerts with the columns of ``schemas.ALERTS`` (topic_id -1: whole category).
+        Alerts with the columns of ``schemas.ALERTS`` (topic_id -1: whole category);
+        ``baseline_share`` is the baseline's negative share, (negatives + 1) / (units
+        + 2), the share the binomial test compares with. ``run_id`` is the run given
+        (:func:`voc.pipeline.keep_first_runs` gives an alert raised before its run back).
     """
     daily = con.execute(NEGATIVE_DAILY_SQL).df()
     if daily.empty:
@@ -257,12 +262,17 @@ def _spike_tests(
     p_share = np.where(try_share, binom.sf(k - 1, n, share), 1.0)
     v = np.flatnonzero(volume)
     s = np.flatnonzero(try_share & (p_share < config.alpha))
+    expected = n[s] * share[s]
     parts = [
         _results(
-            "negative_volume", v, n[v], k[v], rate[v], rate[v] / np.maximum(n[v], 1), p_volume[v]
+            "negative_volume", v, n[v], k[v], rate[v], share[v], p_volume[v],
+            variance=rate[v], alpha=config.alpha,
         ),
-        _results("negative_share", s, n[s], k[s], n[s] * share[s], share[s], p_share[s]),
-    ]
+        _results(
+            "negative_share", s, n[s], k[s], expected, share[s], p_share[s],
+            variance=expected * (1 - share[s]), alpha=config.alpha,
+        ),
+    ]  # fmt: skip
     parts = [part for part in parts if len(part)]
     return pd.concat(parts).sort_index() if parts else pd.DataFrame()
 
@@ -327,7 +337,17 @@ def emerging_topic_alerts(
         [
             found["date"].dt.date.rename("date"),
             found[["category", "topic_id"]],
-            _results("emerging_topic", rows, k[rows], k[rows], rate[rows], share, p_value[rows]),
+            _results(
+                "emerging_topic",
+                rows,
+                k[rows],
+                k[rows],
+                rate[rows],
+                share,
+                p_value[rows],
+                variance=rate[rows],
+                alpha=config.alpha,
+            ),
         ],
         axis=1,
     ).reset_index(drop=True)
@@ -372,10 +392,17 @@ def _results(
     expected: np.ndarray,
     share: np.ndarray,
     p_value: np.ndarray,
+    *,
+    variance: np.ndarray,
+    alpha: float,
 ) -> pd.DataFrame:
-    """Test results of the alert columns, one per row in ``rows`` (the index)."""
+    """Test results of the alert columns, one per row in ``rows`` (the index).
+
+    ``variance`` is that of the observed count under the baseline: the expected count
+    for a Poisson test, n·p·(1 − p) for the binomial one; ``statistic`` is the z score
+    (k − expected) / sqrt(variance).
+    """
     expected = expected.astype(float)
-    lift = k / np.maximum(expected, 1e-9)
     return pd.DataFrame(
         {
             "kind": kind,
@@ -383,20 +410,24 @@ def _results(
             "observed": k.astype(float),
             "expected": expected,
             "baseline_share": share.astype(float),
-            "statistic": (k - expected) / np.sqrt(np.maximum(expected, 1e-9)),
+            "statistic": (k - expected) / np.sqrt(np.maximum(variance, 1e-9)),
             "p_value": p_value.astype(float),
-            "severity": [_severity(p, x) for p, x in zip(p_value, lift, strict=True)],
+            "severity": severity(p_value, k / np.maximum(expected, 1e-9), alpha),
         },
         index=rows,
     )
 
 
-def _severity(p_value: float, lift: float) -> str:
-    if p_value < 1e-4 and lift >= 3:
-        return "high"
-    if p_value < 1e-3:
-        return "medium"
-    return "low"
+def severity(p_value: np.ndarray, lift: np.ndarray, alpha: float) -> np.ndarray:
+    """How strong each alert is, relative to ``alpha`` (every alert has p < ``alpha``).
+
+    ``high``: p < alpha / 100 and at least 3 times the expected count; ``medium``:
+    p < alpha / 10; ``low``: the rest. With the default alpha of 0.001: high below
+    0.00001, medium below 0.0001, low below 0.001.
+    """
+    return np.select(
+        [(p_value < alpha / 100) & (lift >= 3), p_value < alpha / 10], ["high", "medium"], "low"
+    )
 
 
 def _alert_id(alert) -> str:

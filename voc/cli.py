@@ -406,8 +406,13 @@ def _print_summary(summary) -> None:
             top.add_row(row.category, str(row.label), str(row.units), str(row.negative))
         console.print(top)
     if not summary.alerts.empty:
-        console.print("[bold red]差评预警 alerts:[/]")
-        for alert in summary.alerts.sort_values("date").tail(5).itertuples():
+        new = summary.new_alerts.sort_values("date", kind="stable")
+        shown = new.tail(10)  # a first run over a long history raises many: the newest matter
+        console.print(
+            f"[bold red]差评预警 alerts:[/] {len(new)} new ({len(summary.alerts)} in all)"
+            + (f", the newest {len(shown)}:" if len(shown) < len(new) else "")
+        )
+        for alert in shown.itertuples():
             cell = f"{alert.product} {alert.category}"
             if alert.topic_id != -1:
                 cell += f" topic {alert.topic_id} {alert.topic_label}".rstrip()

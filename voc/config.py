@@ -61,6 +61,16 @@ def check_regexes(patterns: tuple[str, ...]) -> tuple[str, ...]:
     return patterns
 
 
+def check_rating_scale(scale: tuple[float, float]) -> tuple[float, float]:
+    """Field validator body: a rating scale is (lowest, highest), lowest below highest."""
+    low, high = scale
+    if low >= high:
+        raise ValueError(
+            f"expected [lowest, highest] with lowest < highest, got [{low:g}, {high:g}]"
+        )
+    return scale
+
+
 def repeated(values: list[str]) -> list[str]:
     """The values that occur more than once, sorted (for "must be unique" checks)."""
     return sorted({v for v in values if values.count(v) > 1})
@@ -90,11 +100,18 @@ class SourceConfig(Frozen):
     columns: ColumnMap = ColumnMap()
     default_product: str = "unknown"
     timezone: str = "Asia/Shanghai"
+    # the source's lowest and highest rating: [1, 10] or [0, 10] for ten-point ratings;
+    # stored rescaled to 1-5 stars, values outside it are quarantined
     rating_scale: tuple[float, float] = (1, 5)
 
     @property
     def source_name(self) -> str:
         return self.name or Path(self.path).name
+
+    @field_validator("rating_scale")
+    @classmethod
+    def _rating_scale(cls, scale: tuple[float, float]) -> tuple[float, float]:
+        return check_rating_scale(scale)
 
 
 class PostgresSourceConfig(Frozen):
@@ -117,11 +134,16 @@ class PostgresSourceConfig(Frozen):
     columns: ColumnMap = ColumnMap()
     default_product: str = "unknown"
     timezone: str = "Asia/Shanghai"
-    rating_scale: tuple[float, float] = (1, 5)
+    rating_scale: tuple[float, float] = (1, 5)  # as for a file: stored rescaled to 1-5 stars
 
     @property
     def source_name(self) -> str:
         return self.name or self.table
+
+    @field_validator("rating_scale")
+    @classmethod
+    def _rating_scale(cls, scale: tuple[float, float]) -> tuple[float, float]:
+        return check_rating_scale(scale)
 
     @field_validator("dsn")
     @classmethod

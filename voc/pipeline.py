@@ -97,9 +97,16 @@ class RunSummary:
     embedded_new: int
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
     top_topics: pd.DataFrame = field(default_factory=pd.DataFrame)
-    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)  # all of them, with topic_label
     scope: RunScope = field(default_factory=RunScope)
     rows_left_out: dict[str, int] = field(default_factory=dict)  # outside the scope, per source
+
+    @property
+    def new_alerts(self) -> pd.DataFrame:
+        """The alerts this run raised first (``alerts`` also holds earlier runs' ones)."""
+        if self.alerts.empty:
+            return self.alerts
+        return self.alerts[self.alerts["run_id"] == self.run_id]
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -209,6 +216,7 @@ def run_pipeline(
                 previous["daily_aggregates"],
             )
         )
+        tables["alerts"] = keep_first_runs(tables["alerts"], previous["alerts"])
         tables["quarantine"] = merge_quarantine(previous["quarantine"], ingested, cleaned, run_id)
         tables["source_watermarks"] = watermark_table(
             previous["source_watermarks"], ingested.watermarks, run_id
@@ -464,6 +472,19 @@ def build_aggregates(
             "product_scorecard": product_scorecard(con),
             "alerts": all_alerts(con, config.alerts, run_id),
         }
+
+
+def keep_first_runs(alerts: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """The alerts, each with the run that first raised it.
+
+    Every run tests the whole history again, so ``alerts`` comes stamped with this
+    run. An alert already in ``previous`` (the same ``alert_id``: day, cell and kind)
+    keeps its run, even where late data changed its numbers: it is the same warning,
+    already raised. So ``run_id`` tells a run's new alerts from those seen before.
+    """
+    raised = dict(zip(previous["alert_id"], previous["run_id"], strict=True))
+    seen = alerts["alert_id"].isin(raised.keys())
+    return alerts.assign(run_id=alerts["run_id"].mask(seen, alerts["alert_id"].map(raised)))
 
 
 def merge_quarantine(

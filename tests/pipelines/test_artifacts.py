@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 import pipelines.artifacts
-from pipelines.artifacts import describe_scope, publish_backfill_artifact, top_issues
+from pipelines.artifacts import (
+    describe_scope,
+    publish_backfill_artifact,
+    summary_markdown,
+    top_issues,
+)
 from voc.pipeline import RunSummary
 from voc.scope import RunScope
 
@@ -97,6 +102,17 @@ def test_top_issues_of_a_run_without_topics_is_empty_whatever_the_scope():
 )
 def test_describe_scope(scope, line):
     assert describe_scope(_summary(scope)) == line
+
+
+def test_summary_counts_the_alerts_this_run_raised():
+    summary = _summary()
+    summary.alerts = pd.DataFrame({"run_id": ["20261105T020000-000000", summary.run_id] * 2})
+    markdown = summary_markdown(summary, "voc-run")
+    assert (
+        "- alerts (差评预警 negative-review spikes and emerging topics): 2 raised by this run,"
+        " 4 in the store\n"
+    ) in markdown
+    assert "raised by this run, 0 in the store" in summary_markdown(_summary(), "voc-run")
 
 
 @pytest.fixture

@@ -248,8 +248,19 @@ def test_rating_scale_from_config(tmp_path: Path) -> None:
 
     result = ingest(path, rating_scale=(0, 10))
 
-    assert result.records["rating"].tolist() == [9.0]
+    assert result.records["rating"].tolist() == [pytest.approx(4.6)]  # 9 of 0-10 in stars
     assert quarantine_rows(result) == [(3, "rating", "rating '11' outside 0-10")]
+
+
+def test_ten_point_ratings_are_stored_as_1_to_5_stars(tmp_path: Path) -> None:
+    lines = ["id,rating,content", "1,1,差评差评", "2,10,好评好评", "3,6,一般一般", "4,5.5,还行还行"]
+    path = write(tmp_path, "shop.csv", lines)
+
+    result = ingest(path, rating_scale=(1, 10))
+
+    stars = result.records["rating"].tolist()
+    assert stars == pytest.approx([1.0, 5.0, 1 + 5 * 4 / 9, 3.0])  # 5.5 is halfway: 3 stars
+    assert result.quarantine.empty
 
 
 def test_rows_read_equals_records_plus_quarantine(tmp_path: Path) -> None:

@@ -393,17 +393,27 @@ def _local_time(value: str, timezone: str) -> pd.Timestamp:
     return stamp
 
 
-def parse_ratings(values: pd.Series, scale: tuple[float, float]) -> tuple[pd.Series, pd.Series]:
-    """Parse ratings; returns (float or NaN, mask of unparseable or out-of-scale values).
+STARS = (1, 5)  # what ``documents.rating`` holds, whatever the source's scale
 
-    Values are NFKC-normalised first, so a full-width ``５`` reads as 5.
+
+def parse_ratings(values: pd.Series, scale: tuple[float, float]) -> tuple[pd.Series, pd.Series]:
+    """Parse ratings into 1-5 stars; returns (float or NaN, mask of bad values).
+
+    Values are NFKC-normalised first, so a full-width ``５`` reads as 5. A value that
+    is not a number or lies outside ``scale`` (the source's lowest and highest
+    rating) is bad. Another scale than 1-5 is mapped linearly onto it, lowest to 1
+    and highest to 5 (on 1-10, 10 is 5 stars and 6 is 3.22), so averages and the
+    promoter split of every source count the same stars.
     """
     text = _nfkc(values)
     present = text.notna() & (text != "")
     numbers = pd.to_numeric(text.where(present), errors="coerce")
     low, high = scale
     bad = present & (numbers.isna() | (numbers < low) | (numbers > high))
-    return numbers.where(~bad).astype("float64"), bad
+    ratings = numbers.where(~bad).astype("float64")
+    if tuple(scale) != STARS:  # not even a rounding error on 1-5 ratings
+        ratings = STARS[0] + (ratings - low) * (STARS[1] - STARS[0]) / (high - low)
+    return ratings, bad
 
 
 def _nfkc(values: pd.Series) -> pd.Series:
