@@ -395,9 +395,8 @@ def stamp_assignments(assignments: pd.DataFrame, stored: pd.DataFrame, run_id: s
     """
     before = stored.drop_duplicates("unit_id", keep="last").set_index("unit_id")
     unit_ids = assignments["unit_id"]
-    same = unit_ids.map(before["topic_id"]).eq(assignments["topic_id"]) & unit_ids.map(
-        before["category"]
-    ).eq(assignments["category"])
+    old_topic, old_category = unit_ids.map(before["topic_id"]), unit_ids.map(before["category"])
+    same = old_topic.eq(assignments["topic_id"]) & old_category.eq(assignments["category"])
     return assignments.assign(run_id=unit_ids.map(before["run_id"]).where(same, run_id))
 
 
