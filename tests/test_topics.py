@@ -72,6 +72,13 @@ def test_jieba_tokens_drop_quantities_and_filler_but_keep_product_words(taxonomy
     assert {"三星", "手机", "洗发水"} <= set(words)
 
 
+def test_jieba_tokens_drop_english_stop_words(taxonomy):
+    tokens = JiebaTokens(make_tokenizer(), taxonomy.stopwords)
+    assert tokens("The delivery was fast and this battery is the best") == [
+        "delivery", "fast", "battery", "best"
+    ]  # fmt: skip
+
+
 class _KeywordTopicModel:
     """Stands in for BERTopic in fast tests: one topic per keyword found in the sample."""
 

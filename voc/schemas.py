@@ -163,7 +163,7 @@ ALERTS = pa.schema(
         ("observed", pa.float64()),  # negative units (emerging_topic: topic units) that day
         ("expected", pa.float64()),  # the same, expected from the trailing baseline
         ("baseline_share", pa.float64()),
-        ("statistic", pa.float64()),  # z score of the binomial test
+        ("statistic", pa.float64()),  # z score: (observed - expected) / sd under the test
         ("p_value", pa.float64()),
         ("severity", pa.string()),  # "high", "medium", "low"
         ("example_unit_ids", pa.string()),

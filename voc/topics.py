@@ -37,6 +37,7 @@ import jieba
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from voc.config import TopicConfig
 from voc.embed import Embedder, normalise_rows
@@ -84,6 +85,8 @@ class JiebaTokens:
             if is_quantity(word):
                 continue
             if word.isascii() and len(word) < 3:  # "ef", "vy": fragments of model numbers
+                continue
+            if word.lower() in ENGLISH_STOP_WORDS:  # English reviews: "the", "was", "this"
                 continue
             words.append(word.lower())
         return words
