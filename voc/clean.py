@@ -19,7 +19,7 @@ import pandas as pd
 
 from voc.config import CleanConfig
 from voc.pii import mask_pii
-from voc.sources.ingest import stable_id
+from voc.sources.ingest import QUARANTINE_COLUMNS, quarantine_row, stable_id
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,8 @@ _HTML_TAG = re.compile(r"<[^>]{0,200}>")
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200f\ufeff]")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _REPEATS = re.compile(r"([!?！？。.~～…])\1{2,}")
-# Quarantined rows keep this much of the row, as ingest's do.
-_RAW_EXCERPT = 300
+# Why a record is a duplicate when an earlier run published it (voc.scope says the same).
+PUBLISHED_REASON = "already published by an earlier run"
 # Masking looks this far past the cut, so a cut cannot leave half a phone number or
 # address that the patterns no longer recognise.
 _MASK_MARGIN = 100
@@ -161,7 +161,7 @@ def clean_records(
 
     known = set(known_doc_ids)
     reasons = pd.Series(None, index=out.index, dtype=object)
-    reasons[_already_published(out, known, published_turns)] = "already published by an earlier run"
+    reasons[_already_published(out, known, published_turns)] = PUBLISHED_REASON
 
     empty = (out["text"].str.strip() == "") & ~out["is_default_review"] & reasons.isna()
     # A row is compared only with the rows that are kept: an unusable first version of
@@ -202,7 +202,7 @@ def clean_records(
         ]
         # A continuation is published once. One whose turns left no units (platform
         # boilerplate only) is not among the published turns, but its document is.
-        reasons[continued & out["doc_id"].isin(known)] = "already published by an earlier run"
+        reasons[continued & out["doc_id"].isin(known)] = PUBLISHED_REASON
         log.info("clean: %d new turns of sessions published before", int(continued.sum()))
     dup_mask = reasons.notna()
     duplicates = out.loc[dup_mask, ["source", "file", "row", "doc_id"]].assign(
@@ -246,14 +246,12 @@ def _already_published(
 
 
 def _set_aside(rows: pd.DataFrame, texts: pd.Series, reason: str) -> pd.DataFrame:
-    """Quarantine rows: the source's text column and its text as read, masked like ingest's."""
+    """Quarantine rows, as ingest writes them: the source's text column, its text as read."""
+    fields = rows["text_field"] if "text_field" in rows else pd.Series("text", index=rows.index)
     return pd.DataFrame(
-        {
-            "source": rows["source"],
-            "file": rows["file"],
-            "row": rows["row"],
-            "field": rows.get("text_field", "text"),
-            "reason": reason,
-            "raw": texts.loc[rows.index].map(lambda r: mask_pii(str(r)[:_RAW_EXCERPT])),
-        }
+        [
+            quarantine_row(r.source, r.file, r.row, field, reason, str(text))
+            for r, field, text in zip(rows.itertuples(), fields, texts.loc[rows.index], strict=True)
+        ],
+        columns=QUARANTINE_COLUMNS,
     )

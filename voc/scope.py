@@ -23,13 +23,12 @@ from collections.abc import Iterable
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from voc.clean import PUBLISHED_REASON
 from voc.config import SourceConfig, VocConfig, format_validation_error
 from voc.errors import ConfigError
 from voc.sources import IngestResult
 
 log = logging.getLogger(__name__)
-
-PUBLISHED_REASON = "already published by an earlier run"  # the same words as voc.clean
 
 
 class RunScope(BaseModel):

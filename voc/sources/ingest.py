@@ -177,7 +177,7 @@ def records_from_frame(
     log.info("%s: %s source, columns %s", name, kind, columns)
 
     quarantine: list[dict[str, object]] = [
-        _quarantine_row(name, path, row, fld, reason, raw) for row, fld, reason, raw in bad_rows
+        quarantine_row(name, path, row, fld, reason, raw) for row, fld, reason, raw in bad_rows
     ]
     records = _build_records(frame, columns, kind, source, path, today, quarantine)
     result = IngestResult(
@@ -188,9 +188,10 @@ def records_from_frame(
     return result
 
 
-def _quarantine_row(
+def quarantine_row(
     source: str, path: Path | str, row: int, fld: str, reason: str, raw: str
 ) -> dict[str, object]:
+    """One row of the ``quarantine`` table: reason and an excerpt of the row, masked."""
     return {
         "source": source,
         "file": str(path),
@@ -246,7 +247,7 @@ def _build_records(
         for i in frame.index[mask & ~bad]:
             raw = "\t".join("" if v is None else str(v) for v in frame.loc[i].drop("_row"))
             quarantine.append(
-                _quarantine_row(name, path, int(frame.at[i, "_row"]), column, reason(i), raw)
+                quarantine_row(name, path, int(frame.at[i, "_row"]), column, reason(i), raw)
             )
         bad |= mask
 
