@@ -18,6 +18,7 @@ import yaml
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -62,13 +63,18 @@ def check_regexes(patterns: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def check_rating_scale(scale: tuple[float, float]) -> tuple[float, float]:
-    """Field validator body: a rating scale is (lowest, highest), lowest below highest."""
+    """A rating scale is (lowest, highest), lowest below highest."""
     low, high = scale
     if low >= high:
         raise ValueError(
             f"expected [lowest, highest] with lowest < highest, got [{low:g}, {high:g}]"
         )
     return scale
+
+
+# A source's lowest and highest rating, e.g. [1, 10] or [0, 10] for ten-point ratings;
+# stored rescaled to 1-5 stars, values outside it are quarantined.
+RatingScale = Annotated[tuple[float, float], AfterValidator(check_rating_scale)]
 
 
 def repeated(values: list[str]) -> list[str]:
@@ -100,18 +106,11 @@ class SourceConfig(Frozen):
     columns: ColumnMap = ColumnMap()
     default_product: str = "unknown"
     timezone: str = "Asia/Shanghai"
-    # the source's lowest and highest rating: [1, 10] or [0, 10] for ten-point ratings;
-    # stored rescaled to 1-5 stars, values outside it are quarantined
-    rating_scale: tuple[float, float] = (1, 5)
+    rating_scale: RatingScale = (1, 5)
 
     @property
     def source_name(self) -> str:
         return self.name or Path(self.path).name
-
-    @field_validator("rating_scale")
-    @classmethod
-    def _rating_scale(cls, scale: tuple[float, float]) -> tuple[float, float]:
-        return check_rating_scale(scale)
 
 
 class PostgresSourceConfig(Frozen):
@@ -134,16 +133,11 @@ class PostgresSourceConfig(Frozen):
     columns: ColumnMap = ColumnMap()
     default_product: str = "unknown"
     timezone: str = "Asia/Shanghai"
-    rating_scale: tuple[float, float] = (1, 5)  # as for a file: stored rescaled to 1-5 stars
+    rating_scale: RatingScale = (1, 5)
 
     @property
     def source_name(self) -> str:
         return self.name or self.table
-
-    @field_validator("rating_scale")
-    @classmethod
-    def _rating_scale(cls, scale: tuple[float, float]) -> tuple[float, float]:
-        return check_rating_scale(scale)
 
     @field_validator("dsn")
     @classmethod
