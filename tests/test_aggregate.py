@@ -233,6 +233,29 @@ def test_scorecard_keeps_the_top_n_per_product_and_category():
     assert product_scorecard(con)["rating_impact"].isna().all()
 
 
+@pytest.mark.parametrize("unit", ["s", "ns"])
+def test_scorecard_takes_pandas_datetimes_as_their_days(unit):
+    units, documents, topics = _scorecard_tables()
+    # a notebook's datetime64 column, with times of day that must not move a unit's day
+    stamps = pd.to_datetime(units["date"]).astype(f"datetime64[{unit}]")
+    stamped = units.assign(date=stamps + pd.Timedelta(hours=23, minutes=59))
+
+    def scorecard(frame):
+        con = duckdb.connect(config={"threads": 1})
+        for name, table in [("units", frame), ("documents", documents), ("topics", topics)]:
+            con.register(name, table)
+        return product_scorecard(con)
+
+    card = scorecard(stamped)
+
+    pd.testing.assert_frame_equal(card, scorecard(units))
+    assert card["as_of"].tolist() == [pd.Timestamp("2026-10-21")] * 2
+    assert card[["topic_id", "units_last_7d", "units_prev_7d"]].values.tolist() == [
+        [1, 7, 0],
+        [2, 1, 4],
+    ]
+
+
 @pytest.mark.parametrize("window", [1, 3, 28])
 def test_trailing_sums_equal_a_rolling_window_over_calendar_days(window):
     rng = np.random.default_rng(window)

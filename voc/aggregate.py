@@ -58,8 +58,13 @@ ORDER BY product, category, topic_id, date
 """
 
 
+# ``dated_units`` makes ``date`` a DATE whatever it came as (a date, or a pandas
+# datetime64 from a notebook, whose time of day is dropped): the 7-day windows count days.
 SCORECARD_SQL = """
-WITH product_rating AS (
+WITH dated_units AS (
+    SELECT * REPLACE (CAST(date AS DATE) AS date) FROM units
+),
+product_rating AS (
     SELECT product, avg(rating) AS product_avg_rating
     FROM documents
     GROUP BY product
@@ -67,10 +72,10 @@ WITH product_rating AS (
 mentions AS (
     SELECT u.product, u.category, u.topic_id, u.unit_id, u.doc_id, u.date, u.polarity,
            u.confidence, d.rating
-    FROM units u JOIN documents d USING (doc_id)
+    FROM dated_units u JOIN documents d USING (doc_id)
     WHERE u.category <> 'other' AND u.topic_id <> -1
 ),
-as_of AS (SELECT max(date) AS day FROM units),
+as_of AS (SELECT max(date) AS day FROM dated_units),
 per_topic AS (
     SELECT m.product, m.category, m.topic_id,
            count(*) AS units,
@@ -147,7 +152,8 @@ def product_scorecard(con: duckdb.DuckDBPyConnection, top: int = 5) -> pd.DataFr
       topic comes with lower ratings; null where the source has no ratings.
 
     Args:
-        con: A connection where ``units``, ``documents`` and ``topics`` are visible.
+        con: A connection where ``units``, ``documents`` and ``topics`` are visible;
+            ``units.date`` may be dates or timestamps (only the day counts).
         top: Topics kept per product x category.
 
     Returns:

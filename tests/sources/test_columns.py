@@ -167,6 +167,19 @@ def test_duplicated_header_name_raises_naming_it() -> None:
     assert info.value.message.startswith("a.csv: ")
 
 
+def test_several_duplicated_header_names_are_all_named() -> None:
+    data = pd.DataFrame([["1", "2", "好", "差"]], columns=["id", "id", "review", "review"])
+    data["_row"] = [2]
+
+    with pytest.raises(ColumnError) as info:
+        detect_columns(data, ColumnMap(), "a.csv")
+
+    assert info.value.message == (
+        "a.csv: columns 'id', 'review' appear more than once in the header;"
+        " rename or remove the copies"
+    )
+
+
 def test_fallback_skips_ids_and_numbers() -> None:
     # Longer than the remarks, but order numbers are not what customers wrote.
     data = frame({"order_no": ["A1234567", "B7654321"], "remark": ["很好", "Too small"]})

@@ -17,6 +17,7 @@ from voc.sources import ingest_source, ingest_sources
 from voc.sources.ingest import (
     QUARANTINE_COLUMNS,
     RECORD_COLUMNS,
+    future_times,
     parse_ratings,
     parse_speaker,
     parse_times,
@@ -28,6 +29,7 @@ TODAY = dt.date(2026, 11, 6)
 REVIEW_HEADER = "review_id,product,created_at,rating,content"
 CHAT_HEADER = "session_id\tuser_id\tis_agent\tproduct\tsent_at\ttext"
 GOOD_ROW = "A1,纯棉短袖T恤,2026-10-01 10:00:00,5,质量很好，穿着舒服"
+FUTURE = "is more than 24 hours in the future"
 PRODUCTS = {"纯棉短袖T恤", "蓝牙降噪耳机", "每日坚果礼盒"}
 
 
@@ -182,6 +184,14 @@ def test_missing_file_raises(tmp_path: Path) -> None:
         ('A2,T恤,2026-10-01 10:00:00,5,"   "', "content", "empty text"),
         ("A2,T恤,昨天下午,5,还行", "created_at", "unparseable time '昨天下午'"),
         ("A2,T恤,2026-13-45,5,还行", "created_at", "unparseable time '2026-13-45'"),
+        ("A2,T恤,9999-12-31,5,还行", "created_at", f"time '9999-12-31' {FUTURE}"),
+        ("A2,T恤,2031-05-01 10:00:00,5,还行", "created_at", f"time '2031-05-01 10:00:00' {FUTURE}"),
+        ("A2,T恤,2031年5月1日,5,还行", "created_at", f"time '2031年5月1日' {FUTURE}"),
+        (
+            "A2,T恤,2031-05-01T10:00:00Z,5,还行",
+            "created_at",
+            f"time '2031-05-01T10:00:00Z' {FUTURE}",
+        ),
         ("A2,T恤,2026-10-01 10:00:00,五星,还行", "rating", "unparseable rating '五星'"),
         ("A2,T恤,2026-10-01 10:00:00,9,还行", "rating", "rating '9' outside 1-5"),
         ("A2,T恤,2026-10-01 10:00:00,0,还行", "rating", "rating '0' outside 1-5"),
@@ -192,6 +202,10 @@ def test_missing_file_raises(tmp_path: Path) -> None:
         "blank-text",
         "words-time",
         "bad-date",
+        "placeholder-date",
+        "future-time",
+        "future-chinese-date",
+        "future-zoned-time",
         "words-rating",
         "rating-high",
         "rating-low",
@@ -446,6 +460,46 @@ def test_times_that_all_carry_a_short_offset_do_not_fail(tmp_path: Path) -> None
     assert ingest(path).records["created_at"].tolist() == [pd.Timestamp("2026-10-01 10:00:00")]
 
 
+def test_future_times_allow_one_day_past_now() -> None:
+    now = pd.Timestamp("2026-10-01 12:00:00")
+    times = pd.Series(
+        [
+            "2026-09-30 12:00:00",
+            "2026-10-02 12:00:00",  # a day ahead: another zone or a fast clock
+            "2026-10-02 12:00:01",
+            "9999-12-31 00:00:00",
+            None,
+        ],
+        dtype="datetime64[s]",
+    )
+
+    ahead = future_times(times, "Asia/Shanghai", now=now)
+
+    assert ahead.tolist() == [False, False, True, True, False]
+
+
+def test_time_hours_ahead_of_the_clock_is_kept(tmp_path: Path) -> None:
+    # an export stamped in a zone east of the source's runs a few hours ahead of it
+    soon = (pd.Timestamp.now(tz="Asia/Shanghai") + pd.Timedelta(hours=10)).floor("s")
+    written = soon.strftime("%Y-%m-%d %H:%M:%S")
+    path = write(tmp_path, "shop.csv", ["id,created_at,content", f"1,{written},好评"])
+
+    result = ingest(path)
+
+    assert result.records["created_at"].tolist() == [pd.Timestamp(written)]
+    assert result.quarantine.empty
+
+
+def test_far_future_row_is_counted_as_quarantined(tmp_path: Path) -> None:
+    path = write(tmp_path, "shop.csv", [REVIEW_HEADER, GOOD_ROW, "A2,T恤,9999-12-31,5,还行"])
+
+    result = ingest(path)
+
+    assert result.rows_read == {"shop.csv": 2}
+    assert result.records["native_id"].tolist() == ["A1"]
+    assert quarantine_rows(result) == [(3, "created_at", f"time '9999-12-31' {FUTURE}")]
+
+
 @pytest.mark.parametrize("value", [None, "", "  ", "nan"])
 def test_parse_times_missing_is_not_bad(value: str | None) -> None:
     parsed, bad = parse_times(pd.Series([value], dtype=object), "Asia/Shanghai")
@@ -577,6 +631,24 @@ def test_parquet_integer_ids_with_a_null_keep_their_text_form(tmp_path: Path) ->
 
     assert native[:2] == ["1", "2"]
     assert native[2].startswith("h")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_repeated_header_name_is_refused_alike_in_csv_and_xlsx(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"r{suffix}"
+    rows = [["id", "content", "content"], ["1", "质量很好", "做工差"]]
+    if suffix == ".csv":
+        write(tmp_path, path.name, [",".join(r) for r in rows])
+    else:
+        pd.DataFrame(rows[1:], columns=rows[0]).to_excel(path, index=False)
+
+    with pytest.raises(ColumnError) as info:
+        ingest(path)
+
+    assert str(info.value) == (
+        f"[E102] {path}: column 'content' appears more than once in the header;"
+        " rename or remove the copies"
+    )
 
 
 def test_xlsx_empty_text_cell_is_quarantined(tmp_path: Path) -> None:

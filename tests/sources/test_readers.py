@@ -6,12 +6,13 @@ import json
 import re
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from voc.errors import InputFileError
+from voc.errors import ColumnError, InputFileError
 from voc.sources.readers import guess_format, looks_like_jddc, read_file
 
 SESSION = "0000b82c62117aa4497508bb1bdfb53a"
@@ -233,6 +234,60 @@ def test_xlsx_empty_cell_is_none(tmp_path: Path) -> None:
     frame, _, _, _ = read_file(path)
 
     assert frame.loc[1, "content"] is None
+
+
+def write_workbook(path: Path, rows: list[list[object]]) -> Path:
+    """A one-sheet workbook holding ``rows`` as written (pandas would rename a repeated name)."""
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    workbook.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (["id", "content", "content"], "column 'content' appears more than once in the header"),
+        (["id", "content", " content "], "column 'content' appears more than once in the header"),
+        (
+            ["id", "content", "id", "content"],
+            "columns 'content', 'id' appear more than once in the header",
+        ),
+    ],
+    ids=["same-name", "same-name-with-spaces", "two-names"],
+)
+def test_xlsx_repeated_header_name_raises_naming_file_and_names(
+    tmp_path: Path, header: list[str], message: str
+) -> None:
+    path = write_workbook(
+        tmp_path / "r.xlsx", [header, ["1", "质量很好", "2", "做工差"][: len(header)]]
+    )
+
+    with pytest.raises(ColumnError) as info:
+        read_file(path)
+
+    assert info.value.message == f"{path}: {message}; rename or remove the copies"
+
+
+def test_xlsx_column_really_named_like_a_pandas_copy_is_read(tmp_path: Path) -> None:
+    path = write_workbook(
+        tmp_path / "r.xlsx",
+        [["content", "content.1", None, None], ["质量很好", "做工差", None, None]],
+    )
+
+    frame, _, _, _ = read_file(path)
+
+    assert list(frame.columns) == ["content", "content.1", "_row"]
+    assert frame.loc[0, "content.1"] == "做工差"
+
+
+def test_xlsx_blank_header_cells_are_not_repeats(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "r.xlsx", [["content", None, None], ["质量很好", "x", "y"]])
+
+    frame, _, _, _ = read_file(path)
+
+    assert list(frame.columns) == ["content", "Unnamed: 1", "Unnamed: 2", "_row"]
 
 
 @pytest.mark.parametrize("name", ["renamed.xlsx", "old.xls"])

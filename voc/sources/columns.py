@@ -90,6 +90,28 @@ _WORDS = re.compile(r"[\u3400-\u9fff]|[^\W\d_]{2,}\s+[^\W\d_]{2,}")
 _SAMPLE = 200
 
 
+def check_header_names(names: list[object], source: str) -> None:
+    """Refuse a header that names a column twice: which copy holds the text is a guess.
+
+    Names are compared as text, without surrounding spaces. Blank names are left
+    alone: trailing commas in a header make several of them.
+
+    Raises:
+        ColumnError: naming the file and every repeated name.
+    """
+    doubled = repeated([str(n).strip() for n in names if n is not None and str(n).strip()])
+    if len(doubled) == 1:
+        raise ColumnError(
+            f"{source}: column {doubled[0]!r} appears more than once in the header;"
+            " rename or remove the copies"
+        )
+    if doubled:
+        raise ColumnError(
+            f"{source}: columns {', '.join(map(repr, doubled))} appear more than once in"
+            " the header; rename or remove the copies"
+        )
+
+
 def detect_columns(frame: pd.DataFrame, mapping: ColumnMap, source: str) -> dict[str, str]:
     """Resolve the column of each role.
 
@@ -110,13 +132,7 @@ def detect_columns(frame: pd.DataFrame, mapping: ColumnMap, source: str) -> dict
             text column can be found.
     """
     columns = [c for c in frame.columns if c != "_row"]
-    # Blank names are left alone: trailing commas in a header make several of them.
-    doubled = repeated([c for c in columns if str(c).strip()])
-    if doubled:
-        raise ColumnError(
-            f"{source}: column {doubled[0]!r} appears more than once in the header;"
-            " rename or remove the copies"
-        )
+    check_header_names(columns, source)
     lowered = {c.strip().lower(): c for c in columns}
     found: dict[str, str] = {}
     for role in ROLES:

@@ -221,6 +221,7 @@ def _build_records(
     name = source.source_name
     text = frame[columns["text"]].map(lambda v: "" if v is None else str(v))
     times, time_bad = parse_times(_column(frame, columns, "time"), source.timezone)
+    time_ahead = future_times(times, source.timezone)
     ratings, rating_bad = parse_ratings(_column(frame, columns, "rating"), source.rating_scale)
     speaker = _column(frame, columns, "speaker")
     is_agent, speaker_bad = (
@@ -238,6 +239,7 @@ def _build_records(
     problems = [
         (empty_text, columns["text"], lambda i: "empty text"),
         (time_bad, columns.get("time", ""), lambda i: f"unparseable time {value(i, 'time')!r}"),
+        (time_ahead, columns.get("time", ""), lambda i: _future_reason(value(i, "time"))),
         (rating_bad, columns.get("rating", ""), lambda i: _rating_reason(value(i, "rating"), source.rating_scale)),
         (speaker_bad, columns.get("speaker", ""), lambda i: f"unknown speaker value {speaker.at[i]!r}"),
         (no_session, columns.get("session", ""), lambda i: "empty session id"),
@@ -362,6 +364,34 @@ def parse_times(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]
         # floored: documents keep whole seconds, and fractions would not fit the column
         parsed.loc[naive] = _parse_as_written(text[naive], timezone).dt.floor("s")
     return parsed, present & parsed.isna()
+
+
+# How far past the current time a time may lie. A naive time counts as the source's
+# local time; one a shop wrote in a zone up to 14 h ahead of it (or a fast clock) stays
+# within a day. Anything later is a typo or a placeholder (9999-12-31) that would count
+# for a day that has not happened yet.
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
+
+
+def future_times(times: pd.Series, timezone: str, now: pd.Timestamp | None = None) -> pd.Series:
+    """Mask of times more than :data:`FUTURE_TOLERANCE` after ``now``.
+
+    Args:
+        times: Naive local timestamps in ``timezone`` (or NaT), as from :func:`parse_times`.
+        timezone: The source's time zone, the clock ``now`` is read in.
+        now: The current naive local time; ``None`` reads the clock.
+
+    Returns:
+        True where a time lies too far in the future; False for NaT.
+    """
+    if now is None:
+        now = pd.Timestamp.now(tz=timezone).tz_localize(None)
+    return times.notna() & (times > now + FUTURE_TOLERANCE)
+
+
+def _future_reason(value: object) -> str:
+    hours = int(FUTURE_TOLERANCE / pd.Timedelta(hours=1))
+    return f"time {value!r} is more than {hours} hours in the future"
 
 
 def _iso_offset(match: re.Match[str]) -> str:

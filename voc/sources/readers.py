@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from openpyxl.utils.exceptions import InvalidFileException
 
 from voc.errors import InputFileError
+from voc.sources.columns import check_header_names
 from voc.sources.encoding import decode_file
 
 log = logging.getLogger(__name__)
@@ -211,11 +212,19 @@ def read_excel(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
     """The first sheet of a workbook; row numbers as Excel shows them.
 
     Other sheets are not read: a warning names them.
+
+    Raises:
+        InputFileError: the file is not an xlsx workbook or cannot be read.
+        ColumnError: the header row names a column twice.
     """
     try:
         with pd.ExcelFile(path, engine="openpyxl") as workbook:
             sheets = workbook.sheet_names
             frame = pd.read_excel(workbook, sheet_name=0, dtype=str)
+            # pandas renames a repeated name ("text", "text.1"), and a real column may be
+            # called "text.1": the header is checked as the sheet holds it
+            first = workbook.book.worksheets[0]
+            header = next(first.iter_rows(min_row=1, max_row=1, values_only=True), ())
     except (zipfile.BadZipFile, InvalidFileException) as exc:
         raise InputFileError(
             f"{path}: not an xlsx workbook ({exc}); re-save it from Excel as .xlsx or CSV"
@@ -223,6 +232,7 @@ def read_excel(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
         ) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(f"{path}: cannot read the workbook: {exc}") from exc
+    check_header_names(list(header), str(path))
     if len(sheets) > 1:
         log.warning(
             "%s: only the first sheet %r is read; sheets %s are ignored",
@@ -279,6 +289,7 @@ def read_file(
 
     Raises:
         InputFileError: the file is missing, empty, undecodable or of an unknown type.
+        ColumnError: a workbook's header row names a column twice.
     """
     if path.is_dir():
         raise InputFileError(f"{path}: is a directory; give the file in it")
