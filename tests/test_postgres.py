@@ -408,6 +408,20 @@ def test_source_starts_over_when_the_watermark_column_changes(reviews_db, monkey
     assert again.rows_read == {"shop.reviews": 1}  # compared as timestamps, not as text
 
 
+def test_watermark_does_not_move_past_a_row_set_aside(reviews_db, monkeypatch):
+    monkeypatch.setenv("VOC_POSTGRES_DSN", reviews_db)
+    _reviews_table(reviews_db, [*FIRST, ("屏幕很清楚", "耳机", "9999-12-31 00:00+08", 5)])
+    by_time = PostgresSourceConfig(type="postgresql", table="shop.reviews", watermark="created_at")
+    result = read_table_source(by_time, TODAY)
+    assert result.quarantine.set_index("row").loc[6, "reason"] == (
+        "time '9999-12-30 16:00:00+00:00' is more than 24 hours in the future"
+    )
+    column, value = result.watermarks["shop.reviews"]
+    assert column == "created_at" and value == "2026-11-03 00:30:15.25+00"
+    # the next run reads the last real row again (a duplicate) and the set-aside row
+    assert read_table_source(by_time, TODAY, (column, value)).rows_read == {"shop.reviews": 2}
+
+
 def test_source_errors_are_one_clear_line(reviews_db, monkeypatch):
     monkeypatch.delenv("VOC_POSTGRES_DSN", raising=False)
     source = PostgresSourceConfig(type="postgresql", table="shop.reviews", watermark="id")

@@ -10,8 +10,8 @@ which run was published when.
 
 Source, :func:`read_table_source`: reads a reviews (or chat) table incrementally by a
 watermark column into the same records a file gives, with the same validation and
-quarantine. The largest watermark read is published with the snapshot
-(``source_watermarks``), so a failed run never moves it.
+quarantine. The watermark of the last row read and not quarantined is published with
+the snapshot (``source_watermarks``), so a failed run never moves it.
 
 Secrets: the DSN comes from ``--to`` or ``$VOC_POSTGRES_DSN``; logs, errors and
 tables only ever show it through :func:`redact`, without the password.
@@ -464,7 +464,10 @@ def read_table_source(
     marks = frame.pop(_WATERMARK_TEXT)
     frame["_row"] = _row_numbers(frame, source, where)
     result = records_from_frame(frame, [], source, where, today)
-    last = marks.dropna()
+    # The watermark stops at the last row that was not set aside: a placeholder time such
+    # as 9999-12-31 in a time watermark column would otherwise skip every later real row.
+    set_aside = frame["_row"].isin(result.quarantine["row"].astype("int64"))
+    last = marks[~set_aside].dropna()
     if len(last):
         result.watermarks = {name: (source.watermark, str(last.iloc[-1]))}
     return result
