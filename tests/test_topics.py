@@ -72,6 +72,13 @@ def test_jieba_tokens_drop_quantities_and_filler_but_keep_product_words(taxonomy
     assert {"三星", "手机", "洗发水"} <= set(words)
 
 
+def test_jieba_tokens_keep_feature_names_that_start_with_a_digit(taxonomy):
+    tokens = JiebaTokens(make_tokenizer(), taxonomy.stopwords)
+    words = tokens("5G信号好，4K屏幕，支持1080P，3D效果，128g一包，500ml，2kg，48小时，128GB")
+    assert {"5g", "4k", "1080p", "3d"} <= set(words)
+    assert not {"128g", "500ml", "2kg", "48", "128gb"} & set(words)
+
+
 def test_jieba_tokens_drop_english_stop_words(taxonomy):
     tokens = JiebaTokens(make_tokenizer(), taxonomy.stopwords)
     assert tokens("The delivery was fast and this battery is the best") == [

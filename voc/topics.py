@@ -64,8 +64,18 @@ _MEASURES = (
 _QUANTITY = re.compile(rf"第?[{_NUMERALS}]+(?:小时|分钟|公斤|千克|毫升|毫安|[{_MEASURES}])*")
 
 
+# Digit-led words that name a feature, not an amount: 5G, 4K, 3D, 1080P. Written in
+# capitals, as customers write them; 128g or 500ml stay amounts.
+_FEATURE = re.compile(r"\d{1,4}[GKD]|\d{3,4}[Pp]")
+
+
 def is_quantity(word: str) -> bool:
-    """Whether ``word`` is a count or date: digit-led (128g, 48小时) or numeral + measures."""
+    """Whether ``word`` is a count or date: digit-led (128g, 48小时) or numeral + measures.
+
+    Feature names such as 5G, 4K, 3D and 1080P are not quantities.
+    """
+    if _FEATURE.fullmatch(word):
+        return False
     return word[:1].isdigit() or _QUANTITY.fullmatch(word) is not None
 
 
@@ -84,7 +94,8 @@ class JiebaTokens:
                 continue
             if is_quantity(word):
                 continue
-            if word.isascii() and len(word) < 3:  # "ef", "vy": fragments of model numbers
+            # "ef", "vy": fragments of model numbers (but 5G, 4K are features)
+            if word.isascii() and len(word) < 3 and not _FEATURE.fullmatch(word):
                 continue
             if word.lower() in ENGLISH_STOP_WORDS:  # English reviews: "the", "was", "this"
                 continue
