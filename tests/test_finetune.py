@@ -82,6 +82,31 @@ def test_weights_round_trip_as_float16_and_by_pickle(fitted):
     np.testing.assert_allclose(copy.predict_proba(texts)[0], expected, atol=1e-6)
 
 
+def test_packed_weights_are_int8_matrices_and_give_the_same_labels(fitted):
+    texts = [t for t, _, _ in UNITS] + ["物流很快", "坏了", ""]
+    category, polarity = fitted.predict_proba(texts)
+    full = fitted.arrays(np.float32)
+    packed = fitted.packed_arrays()
+    matrices = [n for n, a in full.items() if a.ndim == 2]
+    assert "encoder.cnn_W" in matrices and "category_head.weight" in matrices
+    for name in matrices:
+        assert packed[name].dtype == np.int8 and packed[name].shape == full[name].shape
+        assert packed[name + "@scale"].shape == (full[name].shape[1],)
+        # each column's largest weight is stored as +-127 steps of its scale
+        assert (np.abs(packed[name]).max(axis=0) == 127).all()
+    assert all(packed[n].dtype == np.float16 for n in full if n not in matrices)
+    size = sum(a.nbytes for a in packed.values())
+    assert size < 0.3 * sum(a.nbytes for a in full.values())
+    loaded = FineTunedClassifier(CATEGORIES, POLARITIES, threads=1).load_arrays(packed)
+    got_category, got_polarity = loaded.predict_proba(texts)
+    np.testing.assert_allclose(got_category, category, atol=0.03)
+    np.testing.assert_array_equal(got_category.argmax(1), category.argmax(1))
+    np.testing.assert_array_equal(got_polarity.argmax(1), polarity.argmax(1))
+    del packed["encoder.cnn_W@scale"]
+    with pytest.raises(ModelError, match=r"encoder\.cnn_W@scale"):
+        FineTunedClassifier(CATEGORIES, POLARITIES).load_arrays(packed)
+
+
 def test_missing_weights_and_no_categories_are_clear_errors(fitted):
     arrays = fitted.arrays()
     del arrays["encoder.cnn_W"]

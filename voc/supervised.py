@@ -40,8 +40,9 @@ from voc.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4  # 2: word n-grams added; 3: the fine-tuned encoder; 4: several of them
-_READABLE_VERSIONS = (2, 3, 4)  # a version 2 model is the regression alone
+# 2: word n-grams added; 3: the fine-tuned encoder; 4: several of them; 5: their matrices int8
+FORMAT_VERSION = 5
+_READABLE_VERSIONS = (2, 3, 4, 5)  # a version 2 model is the regression alone
 # A word n-gram seen in one training unit only is mostly noise (typos, names, numbers).
 _WORD_MIN_DF = 2
 
@@ -250,7 +251,7 @@ class SupervisedClassifier:
             arrays[f"{prefix}_coef"] = model.coef_.astype(np.float32)
             arrays[f"{prefix}_intercept"] = model.intercept_.astype(np.float32)
         for i, encoder in enumerate(self.finetuned_):
-            arrays.update({f"finetune{i}.{k}": v for k, v in encoder.arrays().items()})
+            arrays.update({f"finetune{i}.{k}": v for k, v in encoder.packed_arrays().items()})
         np.savez_compressed(folder / "model.npz", **arrays)
         meta = {
             "format_version": FORMAT_VERSION,
