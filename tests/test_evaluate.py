@@ -64,3 +64,11 @@ def test_labelled_file_needs_its_columns(tmp_path):
     pd.DataFrame({"text": ["好"], "label": ["other"]}).to_csv(path, index=False)
     with pytest.raises(ColumnError, match="category"):
         read_labelled(path)
+
+
+def test_read_labelled_refuses_a_repeated_column(tmp_path):
+    path = tmp_path / "labelled.csv"
+    path.write_text("text,category,polarity,text\n好,other,neutral,差\n", encoding="utf-8")
+
+    with pytest.raises(ColumnError, match="column 'text' appears more than once"):
+        read_labelled(path)

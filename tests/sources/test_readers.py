@@ -270,6 +270,32 @@ def test_xlsx_repeated_header_name_raises_naming_file_and_names(
     assert info.value.message == f"{path}: {message}; rename or remove the copies"
 
 
+@pytest.mark.parametrize(("name", "sep"), [("r.csv", ","), ("r.tsv", "\t")])
+def test_delimited_repeated_header_name_raises_like_a_workbook(
+    tmp_path: Path, name: str, sep: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(
+        sep.join(["id", "content", "content"]) + "\n" + sep.join(["1", "好", "差"]) + "\n"
+    )
+
+    with pytest.raises(ColumnError) as info:
+        read_file(path)
+
+    assert info.value.message == (
+        f"{path}: column 'content' appears more than once in the header; rename or remove the copies"
+    )
+
+
+def test_delimited_blank_header_names_are_not_repeats(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("content,,\n质量很好,,\n", encoding="utf-8")
+
+    frame, bad, _, _ = read_file(path)
+
+    assert frame["content"].tolist() == ["质量很好"] and bad == []
+
+
 def test_xlsx_column_really_named_like_a_pandas_copy_is_read(tmp_path: Path) -> None:
     path = write_workbook(
         tmp_path / "r.xlsx",

@@ -80,6 +80,10 @@ def read_delimited(path: Path, text: str, delimiter: str) -> tuple[pd.DataFrame,
     The reader is strict: a quote that is never closed (a file cut off mid-field) or
     text after a closing quote is a bad row, not a field silently holding the rest of
     the file.
+
+    Raises:
+        InputFileError: the header row is missing, blank or unparseable.
+        ColumnError: the header names a column twice.
     """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
@@ -91,6 +95,7 @@ def read_delimited(path: Path, text: str, delimiter: str) -> tuple[pd.DataFrame,
     header = [h.strip() for h in header]
     if not any(header):
         raise InputFileError(f"{path}: row 1: the header row is blank")
+    check_header_names(header, str(path))
     rows: list[list[str]] = []
     row_numbers: list[int] = []
     bad: list[BadRow] = []
@@ -289,7 +294,7 @@ def read_file(
 
     Raises:
         InputFileError: the file is missing, empty, undecodable or of an unknown type.
-        ColumnError: a workbook's header row names a column twice.
+        ColumnError: a header row (CSV, TSV or workbook) names a column twice.
     """
     if path.is_dir():
         raise InputFileError(f"{path}: is a directory; give the file in it")
