@@ -308,6 +308,20 @@ def test_xlsx_column_really_named_like_a_pandas_copy_is_read(tmp_path: Path) -> 
     assert frame.loc[0, "content.1"] == "做工差"
 
 
+def test_xlsx_blank_rows_above_the_header_are_skipped(tmp_path: Path) -> None:
+    path = write_workbook(
+        tmp_path / "r.xlsx",
+        [[], [None, " "], ["id", "content"], ["1", "质量很好"], [], ["2", "做工差"]],
+    )
+
+    frame, _, _, _ = read_file(path)
+
+    assert list(frame.columns) == ["id", "content", "_row"]
+    # the header is Excel row 3; a blank row is not a row, and the numbers stay Excel's
+    assert frame["content"].tolist() == ["质量很好", "做工差"]
+    assert frame["_row"].tolist() == [4, 6]
+
+
 def test_xlsx_blank_header_cells_are_not_repeats(tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "r.xlsx", [["content", None, None], ["质量很好", "x", "y"]])
 

@@ -216,7 +216,8 @@ def _json_frame(records: list[dict[str, str | None]], numbers: list[int]) -> pd.
 def read_excel(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
     """The first sheet of a workbook; row numbers as Excel shows them.
 
-    Other sheets are not read: a warning names them.
+    The header is the first row that is not blank (a sheet often starts with an empty
+    row or two). Other sheets are not read: a warning names them.
 
     Raises:
         InputFileError: the file is not an xlsx workbook or cannot be read.
@@ -225,11 +226,10 @@ def read_excel(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
     try:
         with pd.ExcelFile(path, engine="openpyxl") as workbook:
             sheets = workbook.sheet_names
-            frame = pd.read_excel(workbook, sheet_name=0, dtype=str)
             # pandas renames a repeated name ("text", "text.1"), and a real column may be
             # called "text.1": the header is checked as the sheet holds it
-            first = workbook.book.worksheets[0]
-            header = next(first.iter_rows(min_row=1, max_row=1, values_only=True), ())
+            skipped, header = _first_filled_row(workbook.book.worksheets[0])
+            frame = pd.read_excel(workbook, sheet_name=0, header=skipped, dtype=str)
     except (zipfile.BadZipFile, InvalidFileException) as exc:
         raise InputFileError(
             f"{path}: not an xlsx workbook ({exc}); re-save it from Excel as .xlsx or CSV"
@@ -246,8 +246,18 @@ def read_excel(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
             sheets[1:],
         )
     frame = _missing_as_none(frame)
-    frame["_row"] = range(2, len(frame) + 2)
-    return frame, []
+    first_data_row = skipped + 2  # Excel counts from 1, and the header takes a row
+    frame["_row"] = range(first_data_row, len(frame) + first_data_row)
+    blank = frame.drop(columns="_row").isna().all(axis=1)
+    return frame[~blank].reset_index(drop=True), []  # as in a CSV, a blank row is not a row
+
+
+def _first_filled_row(sheet) -> tuple[int, tuple]:
+    """How many blank rows open the sheet, and the first row that is not blank."""
+    for skipped, values in enumerate(sheet.iter_rows(values_only=True)):
+        if any(v is not None and str(v).strip() for v in values):
+            return skipped, values
+    return 0, ()
 
 
 def read_parquet(path: Path) -> tuple[pd.DataFrame, list[BadRow]]:
