@@ -37,7 +37,7 @@ from voc.config import DEFAULT_TAXONOMY
 from voc.embed import UseEmbedder
 from voc.evaluate import Evaluation, score
 from voc.labels import fix_polarity, nothing_said
-from voc.supervised import SupervisedClassifier
+from voc.supervised import SupervisedClassifier, averaged
 from voc.taxonomy import load_taxonomy
 from voc.train import training_frame
 
@@ -79,13 +79,12 @@ def out_of_fold(taxonomy, embedder, real: pd.DataFrame, rest: pd.DataFrame, seed
 
 def combined(oof: dict, texts: list[str], encoders: int, weight: float) -> tuple:
     """Category and polarity labels of the regression and the first ``encoders`` encoders."""
-    category, polarity = oof["regression.category"], oof["regression.polarity"]
-    if encoders:
-        names = [f"encoder{i}" for i in range(encoders)]
-        ft_category = np.mean([oof[f"{n}.category"] for n in names], axis=0)
-        ft_polarity = np.mean([oof[f"{n}.polarity"] for n in names], axis=0)
-        category = (1 - weight) * category + weight * ft_category
-        polarity = (1 - weight) * polarity + weight * ft_polarity
+
+    def part(name: str) -> tuple[np.ndarray, np.ndarray]:
+        return oof[f"{name}.category"], oof[f"{name}.polarity"]
+
+    parts = [part(f"encoder{i}") for i in range(encoders)]
+    category, polarity = averaged(part("regression"), parts, weight)
     category = oof["category_classes"][category.argmax(axis=1)].astype(object)
     polarity = oof["polarity_classes"][polarity.argmax(axis=1)].astype(object)
     nothing = nothing_said(texts)

@@ -213,16 +213,15 @@ class SupervisedClassifier:
             empty = np.array([], dtype=object)
             return Labels(empty, empty, np.array([], dtype=np.float32), empty)
         features = self._features(texts, embeddings)
-        proba = self.category_model_.predict_proba(features)
-        polarity_proba = self.polarity_model_.predict_proba(features)
+        regression = (
+            self.category_model_.predict_proba(features),
+            self.polarity_model_.predict_proba(features),
+        )
+        parts = []
         if self.finetuned_:
             ids = self.finetuned_[0].encoder_.tokenize(texts)  # the encoders share a tokenizer
             parts = [encoder.predict_ids(ids) for encoder in self.finetuned_]
-            finetuned = np.mean([c for c, _ in parts], axis=0)
-            finetuned_polarity = np.mean([p for _, p in parts], axis=0)
-            w = self.finetune_weight
-            proba = (1 - w) * proba + w * finetuned
-            polarity_proba = (1 - w) * polarity_proba + w * finetuned_polarity
+        proba, polarity_proba = averaged(regression, parts, self.finetune_weight)
         category = self.category_model_.classes_[proba.argmax(axis=1)].astype(object)
         confidence = proba.max(axis=1).astype(np.float32)
         polarity = self.polarity_model_.classes_[polarity_proba.argmax(axis=1)].astype(object)
@@ -338,6 +337,27 @@ class SupervisedClassifier:
         model.data_hashes_ = meta["data_sha256"]
         model.n_train_ = meta["n_train"]
         return model
+
+
+def averaged(
+    regression: tuple[np.ndarray, np.ndarray],
+    encoders: Sequence[tuple[np.ndarray, np.ndarray]],
+    weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Category and polarity probabilities of the regression and the fine-tuned encoders.
+
+    The encoders' probabilities are averaged first, then averaged with the regression's,
+    the encoders' share being ``weight``. Without encoders: the regression's.
+    """
+    category, polarity = regression
+    if not encoders:
+        return category, polarity
+    finetuned = np.mean([c for c, _ in encoders], axis=0)
+    finetuned_polarity = np.mean([p for _, p in encoders], axis=0)
+    return (
+        (1 - weight) * category + weight * finetuned,
+        (1 - weight) * polarity + weight * finetuned_polarity,
+    )
 
 
 def word_vectorizer(ngram_range: tuple[int, int]) -> TfidfVectorizer:
