@@ -1,6 +1,8 @@
 """Compare classifiers side by side on the hand-labelled dev units and SemEval-2016 (zh).
 
-Run from the repo root: ``.venv/bin/python benchmarks/classifier_eval.py [--no-record]``.
+Run from the repo root, after ``make model`` (which draws the unlabelled units)::
+
+    .venv/bin/python benchmarks/classifier_eval.py [--model voc/resources/classifier] [--no-cv] [--no-record]
 
 Classifiers:
 - keyword: seed words of the taxonomy only (most hits, ties to the higher priority),
@@ -8,13 +10,16 @@ Classifiers:
 - prototype: zero-shot, taxonomy exemplars and seeds (``voc.labels.PrototypeClassifier``).
 - supervised, held out: trained as ``make model`` trains it (the hand-labelled real units
   of ``taxonomies/training/labelled_refs.csv``, the authored units and the taxonomy
-  exemplars), never on voc_dev or the rows it draws from; scored on voc_dev.
+  exemplars, self-trained on the unlabelled units ``make model`` draws), never on voc_dev or
+  the rows it draws from; scored on voc_dev. ``--model`` scores a saved model instead, such
+  as the one ``make model`` wrote, which is trained on the same data.
 - supervised, 5-fold CV on the real training units: the same training data with the real
   units split in five by corpus row; each fifth is scored by a model trained on the rest
   (plus all authored units and exemplars). This is the figure models are chosen by. The
   same fold models are also scored by their regression alone, their fine-tuned encoders
   alone, and with the first encoder only (the shipped model averages its two encoders, then
-  averages them with the regression).
+  averages them with the regression). It takes about two hours on 2 cores; ``--no-cv``
+  leaves it out.
 """
 
 from __future__ import annotations
@@ -38,13 +43,14 @@ from voc.labels import Labels, PrototypeClassifier, fix_polarity, lexicon_polari
 from voc.polarity import PolarityScorer, alternation
 from voc.supervised import SupervisedClassifier
 from voc.taxonomy import Taxonomy, load_taxonomy
-from voc.train import SHARED_DATA, training_frame
+from voc.train import SHARED_DATA, training_frame, unlabelled_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = SHARED_DATA
 DEV = DATA / "labelled" / "voc_dev.csv"
 REAL = ROOT / "taxonomies" / "training" / "labelled_refs.csv"
 AUTHORED = ROOT / "taxonomies" / "training" / "authored_units.csv"
+UNLABELLED = ROOT / ".cache" / "unlabelled_units.csv"  # drawn by `make model`
 SEMEVAL = [
     DATA / "semeval2016_zh" / "mobilephones_train_chinese.xml",
     DATA / "semeval2016_zh" / "digitalcameras_train_chinese.xml",
@@ -99,7 +105,7 @@ def evaluate(model, texts, vectors, gold: pd.DataFrame, categories) -> Evaluatio
 
 
 def cross_validated(
-    taxonomy, embedder, real: pd.DataFrame, rest: pd.DataFrame
+    taxonomy, embedder, real: pd.DataFrame, rest: pd.DataFrame, unlabelled: list[str]
 ) -> dict[str, Evaluation]:
     """5-fold CV over the real units, folds grouped by corpus row; ``rest`` always trains.
 
@@ -120,7 +126,10 @@ def cross_validated(
     for train_idx, test_idx in GroupKFold(5).split(real, groups=rows):
         fold = pd.concat([real.iloc[train_idx], rest], ignore_index=True)
         model = SupervisedClassifier(taxonomy, embedder).fit(
-            fold["text"].tolist(), fold["category"].tolist(), fold["polarity"].tolist()
+            fold["text"].tolist(),
+            fold["category"].tolist(),
+            fold["polarity"].tolist(),
+            unlabelled=unlabelled,
         )
         texts = real["text"].iloc[test_idx].tolist()
         vectors = embedder.embed(texts)
@@ -152,7 +161,12 @@ def main() -> None:
     parser.add_argument(
         "--no-record", action="store_true", help="print only; do not append to RESULTS.md"
     )
+    parser.add_argument("--model", type=Path, help="score this saved model instead of fitting one")
+    parser.add_argument("--no-cv", action="store_true", help="leave the 5-fold CV out")
     args = parser.parse_args()
+    if not UNLABELLED.exists():
+        raise SystemExit(f"{UNLABELLED} is missing: `make model` draws the unlabelled units")
+    unlabelled = unlabelled_texts(UNLABELLED, load_taxonomy(DEFAULT_TAXONOMY))
 
     taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
     embedder = UseEmbedder(threads=2)
@@ -168,9 +182,15 @@ def main() -> None:
     real = training_frame([REAL], taxonomy, exemplars=False, data_dir=DATA)
     rest = training_frame([AUTHORED], taxonomy)  # authored units + the taxonomy exemplars
     base = pd.concat([real, rest], ignore_index=True)
-    held_out = SupervisedClassifier(taxonomy, embedder).fit(
-        base["text"].tolist(), base["category"].tolist(), base["polarity"].tolist()
-    )
+    if args.model:
+        held_out = SupervisedClassifier.load(args.model, taxonomy, embedder)
+    else:
+        held_out = SupervisedClassifier(taxonomy, embedder).fit(
+            base["text"].tolist(),
+            base["category"].tolist(),
+            base["polarity"].tolist(),
+            unlabelled=unlabelled,
+        )
     models = {
         "keyword baseline": KeywordClassifier(taxonomy),
         "zero-shot prototypes": PrototypeClassifier(taxonomy, embedder).fit(),
@@ -180,8 +200,9 @@ def main() -> None:
         name: evaluate(m, dev_texts, dev_vectors, dev, categories) for name, m in models.items()
     }
     cv_name = f"supervised, 5-fold CV on the {len(real)} real training units (not dev)"
-    for suffix, result in cross_validated(taxonomy, embedder, real, rest).items():
-        results[cv_name + suffix] = result
+    if not args.no_cv:
+        for suffix, result in cross_validated(taxonomy, embedder, real, rest, unlabelled).items():
+            results[cv_name + suffix] = result
     semeval_accuracy = {}
     for name, model in models.items():
         predicted = model.predict(semeval_texts, semeval_vectors).polarity
@@ -192,7 +213,10 @@ def main() -> None:
     lines = [
         f"## {dt.datetime.now():%Y-%m-%d %H:%M} — classifiers on voc_dev ({len(dev)} units) and SemEval-2016 zh",
         "",
-        "- Command: `.venv/bin/python benchmarks/classifier_eval.py`",
+        "- Command: `.venv/bin/python benchmarks/classifier_eval.py"
+        + (f" --model {args.model}" if args.model else "")
+        + (" --no-cv" if args.no_cv else "")
+        + "`",
         f"- Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()};"
         f" embedder {embedder.model_id}; training units: {len(real)} real (hand-labelled) +"
         f" {len(rest)} authored and exemplars, none from voc_dev or its rows",

@@ -6,19 +6,21 @@ Run from the repo root::
 
 For each of the five grouped folds of ``classifier_eval.py`` (the real hand-labelled units
 split by corpus row; the authored units and the exemplars always train), the supervised
-classifier is fitted with one fine-tuned encoder per seed, and the category and polarity
-probabilities of every part are kept for the fold's units: the regression's and each
-encoder's. They are saved to ``--oof`` (default ``.cache/classifier_oof.npz``); when that
+classifier is fitted with one fine-tuned encoder per seed and self-trained on the
+unlabelled units ``make model`` draws (so the first encoder is the student), and the
+category and polarity probabilities of every part are kept for the fold's units: the
+regression's and each encoder's. They are saved to ``--oof`` (default ``.cache/classifier_oof.npz``); when that
 file exists for the same seeds and units it is read instead, which skips the fitting
-(about 15 minutes a fold with three encoders on 2 cores).
+(about 20 minutes a fold with three encoders on 2 cores).
 
 Then the parts are combined as :meth:`voc.supervised.SupervisedClassifier.predict`
 combines them (the first *k* encoders averaged, then averaged with the regression at an
 encoder weight, then the rules for text that says nothing and for fixed polarities) and
 every combination is scored on all real units: as they are, and weighted so that each
 corpus has its share of voc_dev (column "voc_dev mix"; the hidden test set is drawn like
-voc_dev, and ECD chats, 1% of the units here, are 22% there). Choosing the number of encoders or the
-weight from this table is choosing on these folds: small differences are noise.
+voc_dev, and ECD chats, 1% of the units here, are 22% there). Choosing the number of
+encoders or the weight from this table is choosing on these folds: small differences are
+noise.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from classifier_eval import AUTHORED, DATA, DEV, REAL
+from classifier_eval import AUTHORED, DATA, DEV, REAL, UNLABELLED
 from full_corpus import append_results, markdown_table
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
@@ -42,22 +44,35 @@ from voc.evaluate import Evaluation, score
 from voc.labels import fix_polarity, nothing_said
 from voc.supervised import SupervisedClassifier, averaged
 from voc.taxonomy import load_taxonomy
-from voc.train import training_frame
+from voc.train import training_frame, unlabelled_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = (0.4, 0.5, 0.6, 0.7)
 
 
-def out_of_fold(taxonomy, embedder, real: pd.DataFrame, rest: pd.DataFrame, seeds) -> dict:
-    """Every part's probabilities for each real unit, from the model of the fold leaving it out."""
+def out_of_fold(
+    taxonomy, embedder, real: pd.DataFrame, rest: pd.DataFrame, seeds, unlabelled: list[str]
+) -> dict:
+    """Every part's probabilities for each real unit, from the model of the fold leaving it out.
+
+    The models self-train on ``unlabelled`` as the shipped one does, so ``encoder0`` is the
+    student (``voc.supervised``).
+    """
     n = len(real)
-    out: dict[str, np.ndarray] = {"fold": np.full(n, -1), "seeds": np.array(seeds)}
+    out: dict[str, np.ndarray] = {
+        "fold": np.full(n, -1),
+        "seeds": np.array(seeds),
+        "unlabelled": np.array(len(unlabelled)),
+    }
     rows = real["source"].str.split(":").str[:2].str.join(":")
     for k, (train_idx, test_idx) in enumerate(GroupKFold(5).split(real, groups=rows)):
         start = time.perf_counter()
         fold = pd.concat([real.iloc[train_idx], rest], ignore_index=True)
         model = SupervisedClassifier(taxonomy, embedder, finetune_seeds=seeds).fit(
-            fold["text"].tolist(), fold["category"].tolist(), fold["polarity"].tolist()
+            fold["text"].tolist(),
+            fold["category"].tolist(),
+            fold["polarity"].tolist(),
+            unlabelled=unlabelled,
         )
         texts = real["text"].iloc[test_idx].tolist()
         features = model._features(texts, embedder.embed(texts))
@@ -107,13 +122,16 @@ def corpus_mix_weights(sources: pd.Series, target_sources: pd.Series) -> np.ndar
     return corpus.map(share).fillna(0.0).to_numpy()
 
 
-def load_or_fit(path: Path, taxonomy, real: pd.DataFrame, rest: pd.DataFrame, seeds) -> dict:
+def load_or_fit(
+    path: Path, taxonomy, real: pd.DataFrame, rest: pd.DataFrame, seeds, unlabelled: list[str]
+) -> dict:
     if path.exists():
         oof = dict(np.load(path))
-        if oof["seeds"].tolist() == list(seeds) and len(oof["fold"]) == len(real):
+        same = oof["seeds"].tolist() == list(seeds) and len(oof["fold"]) == len(real)
+        if same and int(oof.get("unlabelled", 0)) == len(unlabelled):
             print(f"reading the out-of-fold probabilities in {path}")
             return oof
-    oof = out_of_fold(taxonomy, UseEmbedder(threads=2), real, rest, seeds)
+    oof = out_of_fold(taxonomy, UseEmbedder(threads=2), real, rest, seeds, unlabelled)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **oof)
     return oof
@@ -132,7 +150,8 @@ def main() -> None:
     categories = list(taxonomy.category_ids)
     real = training_frame([REAL], taxonomy, exemplars=False, data_dir=DATA)
     rest = training_frame([AUTHORED], taxonomy)
-    oof = load_or_fit(args.oof, taxonomy, real, rest, args.seeds)
+    unlabelled = unlabelled_texts(UNLABELLED, taxonomy)  # drawn by `make model`
+    oof = load_or_fit(args.oof, taxonomy, real, rest, args.seeds, unlabelled)
     texts, folds = real["text"].tolist(), oof["fold"]
     gold_category, gold_polarity = real["category"].to_numpy(), real["polarity"].to_numpy()
     mix = corpus_mix_weights(real["source"], pd.read_csv(DEV, usecols=["source"])["source"])

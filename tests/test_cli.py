@@ -241,17 +241,33 @@ def test_train_fine_tunes_and_saves_a_model_that_loads(tmp_path):
     ]
     labelled = tmp_path / "mine.csv"
     pd.DataFrame(rows, columns=["text", "category", "polarity"]).to_csv(labelled, index=False)
+    unlabelled = tmp_path / "pool.csv"
+    pool = [
+        "屏幕碎了",
+        "快递三天才到",
+        "有没有优惠券",
+        "好的谢谢",
+        "  ",
+    ]  # a labelled text, a blank
+    pd.DataFrame({"text": pool}).to_csv(unlabelled, index=False)
     for epochs in ("1", "0"):
         out = tmp_path / f"model{epochs}"
         result = _voc(
-            "train", "--labelled", str(labelled), "--output", str(out), "--finetune-epochs", epochs
-        )
+            "train", "--labelled", str(labelled), "--output", str(out),
+            "--finetune-epochs", epochs, "--unlabelled", str(unlabelled),
+        )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert "mine.csv  sha256" in result.stdout
         meta = json.loads((out / "model.json").read_text())
         assert meta["data_sha256"]["mine.csv"] and meta["n_train"] > len(rows)  # + exemplars
-        finetune = {"epochs": 1, "seeds": [42, 7], "weight": 0.5}
-        assert meta["finetune"] == (finetune if epochs == "1" else None)
+        if epochs == "0":  # nothing to self-train
+            assert meta["finetune"] is None and "pool.csv" not in meta["data_sha256"]
+            continue
+        self_training = meta["finetune"].pop("self_training")
+        assert meta["finetune"] == {"epochs": 1, "seeds": [42, 7], "weight": 0.5}
+        assert self_training["unlabelled"] == 3 and self_training["student_seed"] == 42
+        assert f"self-training: {self_training['kept']} of 3 unlabelled" in result.stdout
+        assert meta["data_sha256"]["pool.csv"]
     from voc.config import DEFAULT_TAXONOMY, EmbedConfig
     from voc.embed import build_embedder
     from voc.supervised import SupervisedClassifier

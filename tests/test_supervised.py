@@ -12,6 +12,7 @@ from tests.fakes import HashingEmbedder
 from voc.classify import from_config
 from voc.config import LabelConfig
 from voc.errors import ModelError
+from voc.finetune import FineTunedClassifier
 from voc.labels import PrototypeClassifier
 from voc.supervised import SupervisedClassifier
 from voc.train import exemplar_units, train
@@ -111,6 +112,46 @@ def test_the_encoders_probabilities_are_averaged_then_weighted(model):
     confidence = model.predict(texts, vectors).confidence
     said = confidence < 1.0  # units where nothing is said get confidence 1
     np.testing.assert_allclose(confidence[said], expected.max(axis=1)[said], rtol=1e-5)
+
+
+def test_self_training_trains_the_first_encoder_again_on_confident_labels(taxonomy):
+    texts, categories, polarities = (list(column) for column in zip(*UNITS, strict=True))
+    pool = ["屏幕碎了", "快递三天才到", "有没有优惠券", "好评", "", "屏幕碎了"]
+
+    def fitted(unlabelled=None):
+        model = SupervisedClassifier(
+            taxonomy, HashingEmbedder(), finetune_epochs=1, self_training_confidence=0.2
+        )
+        return model.fit(texts, categories, polarities, unlabelled=unlabelled)
+
+    teacher, student = fitted(), fitted(pool)
+    new = ["屏幕碎了", "快递三天才到", "有没有优惠券"]  # repeats, labelled texts and "" left out
+    labels = teacher.predict(new, teacher.embedder.embed(new))
+    keep = labels.confidence >= 0.2
+    assert student.finetune_recipe_["self_training"] == {
+        "unlabelled": 3, "kept": int(keep.sum()), "min_confidence": 0.2, "student_seed": 42,
+    }  # fmt: skip
+    assert keep.any()
+    # the student is the first seed's encoder trained on the labelled and the kept units
+    expected = FineTunedClassifier(
+        teacher.category_model_.classes_, teacher.polarity_model_.classes_, epochs=1, seed=42
+    ).fit(
+        texts + [t for t, k in zip(new, keep, strict=True) if k],
+        categories + list(labels.category[keep]),
+        polarities + list(labels.polarity[keep]),
+    )
+    np.testing.assert_allclose(
+        student.finetuned_[0].predict_proba(texts)[0], expected.predict_proba(texts)[0], atol=1e-6
+    )
+    weights = student.finetuned_[0].arrays(np.float32)["category_head.weight"]
+    assert not np.array_equal(
+        weights, teacher.finetuned_[0].arrays(np.float32)["category_head.weight"]
+    )
+    # the second encoder and the regression are the teacher's
+    np.testing.assert_array_equal(
+        student.finetuned_[1].predict_proba(texts)[0], teacher.finetuned_[1].predict_proba(texts)[0]
+    )
+    np.testing.assert_array_equal(student.category_model_.coef_, teacher.category_model_.coef_)
 
 
 def test_a_model_of_format_3_with_one_encoder_still_loads(labelled, taxonomy, tmp_path):

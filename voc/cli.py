@@ -196,6 +196,14 @@ def train(
             " (18,813 units on 2 cores: 2 minutes instead of 11).",
         ),
     ] = 6,
+    unlabelled: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV with a text column of unlabelled units: the model labels them and its"
+            " confident labels train the first encoder again (self-training; about 10"
+            " minutes more for 7,000 units).",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train the supervised classifier on your labelled units; later runs use it."""
@@ -213,9 +221,16 @@ def train(
         weak_data=weak,
         holdout=holdout or (),
         finetune_epochs=finetune_epochs,
+        unlabelled=unlabelled,
     )
     model.save(output)
     console.print(f"Trained {model.name} on {model.n_train_} units -> [bold]{output}[/]")
+    self_training = (model.finetune_recipe_ or {}).get("self_training")
+    if self_training:
+        console.print(
+            f"  self-training: {self_training['kept']} of {self_training['unlabelled']} unlabelled"
+            f" units labelled with confidence >= {self_training['min_confidence']}"
+        )
     for name, digest in model.data_hashes_.items():
         console.print(f"  {name}  sha256 {digest}")
 

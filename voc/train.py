@@ -245,6 +245,7 @@ def train(
     seed: int = 42,
     data_dir: Path | None = None,
     finetune_epochs: int = 6,
+    unlabelled: Path | None = None,
 ) -> SupervisedClassifier:
     """Fit a :class:`SupervisedClassifier`; the sha256 of every file is recorded with it.
 
@@ -262,6 +263,9 @@ def train(
         data_dir: Where references resolve; defaults to ``weak_data``, else
             ``../shared/data`` beside the repository.
         finetune_epochs: Epochs of fine-tuning the USE encoder (0: the regression alone).
+        unlabelled: A file with a ``text`` column of units nobody labelled, for
+            self-training (:meth:`SupervisedClassifier.fit`); ``make model`` draws them
+            from the public corpora with ``taxonomies/training/draw_units.py``.
     """
     data_dir = Path(data_dir or weak_data or SHARED_DATA)
     data = training_frame(paths, taxonomy, exemplars, data_dir)
@@ -280,6 +284,12 @@ def train(
         for name in ("shopping", "waimai", "jddc"):
             if (Path(weak_data) / SOURCES[name]).exists():
                 hashes[SOURCES[name]] = file_sha256(Path(weak_data) / SOURCES[name])
+    pool = None
+    if unlabelled is not None and finetune_epochs == 0:
+        log.warning("%s: not used; self-training needs the fine-tuned encoders", unlabelled)
+    elif unlabelled is not None:
+        pool = unlabelled_texts(Path(unlabelled), taxonomy)
+        hashes[Path(unlabelled).name] = file_sha256(Path(unlabelled))
     log.info("training on %d units (%s)", len(data), data["category"].value_counts().to_dict())
     model = SupervisedClassifier(taxonomy, embedder, seed=seed, finetune_epochs=finetune_epochs)
     return model.fit(
@@ -287,4 +297,16 @@ def train(
         data["category"].tolist(),
         data["polarity"].tolist(),
         data_hashes=hashes,
+        unlabelled=pool,
     )
+
+
+def unlabelled_texts(path: Path, taxonomy: Taxonomy) -> list[str]:
+    """The ``text`` column of an unlabelled file, normalised like pipeline text, empty ones dropped.
+
+    Raises:
+        ColumnError: the file has no ``text`` column.
+    """
+    cleaner = TextCleaner(CleanConfig(mask_pii=False), taxonomy.boilerplate)
+    texts = [cleaner.normalise(t) for t in read_labelled_columns(path, ("text",))["text"]]
+    return [t for t in texts if t]

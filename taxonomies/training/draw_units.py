@@ -11,6 +11,9 @@ category of ``online_shopping_10_cats.csv`` and from ``waimai_10k.csv``, custome
 out, and so is any ECD line whose context equals one of them (each ECD context is
 stored twice) and any unit whose text equals a voc_dev unit. ``--exclude`` also leaves
 out the rows and texts of units labelled before (a second draw adds new units only).
+
+``make model`` also draws with it the unlabelled units for self-training
+(``voc train --unlabelled``), into ``.cache/``.
 """
 
 from __future__ import annotations
@@ -96,6 +99,8 @@ def draw(
     exclude: Path | None = None,
     per_category: int = PER_SHOPPING_CATEGORY,
     need_cues: int = 0,
+    waimai: int = WAIMAI,
+    jddc: int = JDDC,
 ):
     rng = random.Random(seed)
     taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
@@ -120,14 +125,14 @@ def draw(
             corpora, "shopping", rng.sample(rows, min(per_category, len(rows))), rng
         )
     rows = [r for r in range(corpora.n_rows("waimai")) if r not in held["waimai"]]
-    units += review_units(corpora, "waimai", rng.sample(rows, WAIMAI), rng)
+    units += review_units(corpora, "waimai", rng.sample(rows, waimai), rng)
 
     lines = [
         line
         for line in range(FIRST_ROW["jddc"], corpora.n_rows("jddc") + FIRST_ROW["jddc"])
         if line - FIRST_ROW["jddc"] not in held["jddc"] and corpora.units("jddc", line)
     ]
-    units += [(f"jddc:{line}", corpora.units("jddc", line)[0]) for line in rng.sample(lines, JDDC)]
+    units += [(f"jddc:{line}", corpora.units("jddc", line)[0]) for line in rng.sample(lines, jddc)]
 
     ecd = [corpora.units("ecd", line) for line in range(corpora.n_rows("ecd"))]
     held_contexts = {tuple(ecd[line][1:-1]) for line in held["ecd"]}
@@ -164,8 +169,13 @@ def main() -> None:
         "--need-cues", type=int, default=0,
         help="also draw this many units that mention a product-need cue (NEED_CUES)",
     )  # fmt: skip
+    parser.add_argument("--waimai", type=int, default=WAIMAI, help="reviews of waimai_10k.csv")
+    parser.add_argument(
+        "--jddc", type=int, default=JDDC,
+        help="customer turns of jddc_chat_sample.tsv, before repeated texts are dropped",
+    )  # fmt: skip
     args = parser.parse_args()
-    frame = draw(args.seed, args.exclude, args.per_category, args.need_cues)
+    frame = draw(args.seed, args.exclude, args.per_category, args.need_cues, args.waimai, args.jddc)
     frame.to_csv(args.out, index=False)
     print(f"{len(frame)} units -> {args.out}")
     print(frame["source"].str.split(":").str[0].value_counts().to_string())
