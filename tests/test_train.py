@@ -7,8 +7,14 @@ from tests.fakes import HashingEmbedder
 from voc.clean import TextCleaner
 from voc.config import CleanConfig
 from voc.embed import text_sha1
-from voc.errors import InputFileError, ModelError
-from voc.train import CorpusUnits, is_reference_file, train, training_frame
+from voc.errors import ColumnError, InputFileError, ModelError
+from voc.train import (
+    CorpusUnits,
+    is_reference_file,
+    train,
+    training_frame,
+    unlabelled_texts,
+)
 
 SOURCES = ["shopping:0:0", "waimai:5:0", "jddc:1", "ecd:0:1"]
 CATEGORIES = ["other", "other", "logistics", "product_need"]
@@ -92,3 +98,19 @@ def test_training_records_the_corpus_hashes(references, taxonomy, shared_data):
         model.data_hashes_
     )
     assert all(len(digest) == 64 for digest in model.data_hashes_.values())
+
+
+def test_unlabelled_units_are_read_normalised_and_blank_ones_dropped(taxonomy, tmp_path):
+    path = tmp_path / "pool.csv"
+    pd.DataFrame({"text": ["  物流太慢了 ", "", "ｎｉｃｅ", "   "], "id": [1, 2, 3, 4]}).to_csv(
+        path, index=False
+    )
+    cleaner = TextCleaner(CleanConfig(mask_pii=False), taxonomy.boilerplate)
+    assert unlabelled_texts(path, taxonomy) == [cleaner.normalise("物流太慢了"), "nice"]
+
+
+def test_an_unlabelled_file_without_text_is_named(taxonomy, tmp_path):
+    path = tmp_path / "pool.csv"
+    pd.DataFrame({"review": ["物流太慢了"]}).to_csv(path, index=False)
+    with pytest.raises(ColumnError, match=r"pool\.csv: needs columns \['text'\]"):
+        unlabelled_texts(path, taxonomy)
