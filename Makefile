@@ -59,7 +59,7 @@ test-fast: install dirs system-deps
 # voc_dev is left out, and its rows are refused, so it stays a held-out test.
 # Self-training: 7,159 unlabelled units drawn from rows nobody labelled (draw_units.py
 # leaves out voc_dev's rows and those of labelled_refs.csv) are labelled by the model, and
-# its confident labels train the first encoder again. About 25 minutes on 2 cores.
+# its confident labels train the first encoder again. About 16 minutes on 2 cores.
 UNLABELLED := .cache/unlabelled_units.csv
 
 model: install dirs
