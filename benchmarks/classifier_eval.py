@@ -166,9 +166,9 @@ def main() -> None:
     args = parser.parse_args()
     if not UNLABELLED.exists():
         raise SystemExit(f"{UNLABELLED} is missing: `make model` draws the unlabelled units")
-    unlabelled = unlabelled_texts(UNLABELLED, load_taxonomy(DEFAULT_TAXONOMY))
 
     taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
+    unlabelled = unlabelled_texts(UNLABELLED, taxonomy)
     embedder = UseEmbedder(threads=2)
     cleaner = TextCleaner(CleanConfig(mask_pii=False), taxonomy.boilerplate)
     dev = pd.read_csv(DEV, keep_default_na=False)
