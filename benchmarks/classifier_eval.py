@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from full_corpus import append_results, markdown_table
+from full_corpus import markdown_table, print_and_record
 from sklearn.model_selection import GroupKFold
 
 from voc.clean import TextCleaner
@@ -247,10 +247,7 @@ def main() -> None:
         " single polarity; there is no neutral class there, so a `neutral` prediction counts as wrong.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_record:
-        append_results(ROOT / "benchmarks" / "RESULTS.md", "\n" + text)
+    print_and_record(lines, record=not args.no_record)
 
 
 if __name__ == "__main__":

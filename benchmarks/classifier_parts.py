@@ -9,9 +9,10 @@ split by corpus row; the authored units and the exemplars always train), the sup
 classifier is fitted with one fine-tuned encoder per seed and self-trained on the
 unlabelled units ``make model`` draws (so the first encoder is the student), and the
 category and polarity probabilities of every part are kept for the fold's units: the
-regression's and each encoder's. They are saved to ``--oof`` (default ``.cache/classifier_oof.npz``); when that
-file exists for the same seeds and units it is read instead, which skips the fitting
-(about 20 minutes a fold with three encoders on 2 cores).
+regression's and each encoder's. They are saved to ``--oof`` (default
+``.cache/classifier_oof.npz``); when that file exists for the same seeds, units and number of
+unlabelled units it is read instead, which skips the fitting (about 20 minutes a fold with
+three encoders on 2 cores).
 
 Then the parts are combined as :meth:`voc.supervised.SupervisedClassifier.predict`
 combines them (the first *k* encoders averaged, then averaged with the regression at an
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from classifier_eval import AUTHORED, DATA, DEV, REAL, UNLABELLED
-from full_corpus import append_results, markdown_table
+from full_corpus import markdown_table, print_and_record
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 
@@ -193,10 +194,7 @@ def main() -> None:
         markdown_table(header, rows, "l" + "r" * (len(header) - 1)),
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_record:
-        append_results(ROOT / "benchmarks" / "RESULTS.md", "\n" + text)
+    print_and_record(lines, record=not args.no_record)
 
 
 if __name__ == "__main__":

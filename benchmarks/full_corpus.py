@@ -405,6 +405,14 @@ def append_results(path: Path, section: str) -> None:
         handle.write(section)
 
 
+def print_and_record(lines: Sequence[str], record: bool) -> None:
+    """Print a section's lines and, if ``record``, append the section to RESULTS.md."""
+    text = "\n".join(lines)
+    print(text)
+    if record:
+        append_results(Path(__file__).resolve().parent / "RESULTS.md", "\n" + text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Prepare the input, run both subprocesses, report."""
     args = parse_args(argv)

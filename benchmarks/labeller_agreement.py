@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 from classifier_eval import confusion_table
-from full_corpus import append_results
+from full_corpus import print_and_record
 from sklearn.metrics import cohen_kappa_score
 
 from voc.config import DEFAULT_TAXONOMY
@@ -86,10 +86,7 @@ def main() -> None:
         )
     lines += ["", "Rows first label, columns second:", "",
               confusion_table(agreement.confusion, "first \\ second")]  # fmt: skip
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if not args.no_record:
-        append_results(ROOT / "benchmarks" / "RESULTS.md", "\n" + text)
+    print_and_record([*lines, ""], record=not args.no_record)
 
 
 if __name__ == "__main__":
