@@ -196,13 +196,7 @@ class SupervisedClassifier:
         self.finetuned_ = []
         if self.finetune_epochs > 0:
             self.finetuned_ = [
-                FineTunedClassifier(
-                    self.category_model_.classes_,
-                    self.polarity_model_.classes_,
-                    epochs=self.finetune_epochs,
-                    seed=seed,
-                    threads=self.threads,
-                ).fit(texts, category.tolist(), polarity.tolist())
+                self._fine_tuned(seed, texts, category.tolist(), polarity.tolist())
                 for seed in self.finetune_seeds
             ]
         self.finetune_recipe_ = None
@@ -235,14 +229,8 @@ class SupervisedClassifier:
             len(keep), len(pool), self.self_training_confidence,
         )  # fmt: skip
         if len(keep):
-            first = self.finetuned_[0]
-            self.finetuned_[0] = FineTunedClassifier(
-                first.categories,
-                first.polarities,
-                epochs=self.finetune_epochs,
-                seed=first.seed,
-                threads=self.threads,
-            ).fit(
+            self.finetuned_[0] = self._fine_tuned(
+                self.finetuned_[0].seed,
                 texts + [pool[i] for i in keep],
                 categories + list(labels.category[keep]),
                 polarities + list(labels.polarity[keep]),
@@ -253,6 +241,18 @@ class SupervisedClassifier:
             "min_confidence": self.self_training_confidence,
             "student_seed": self.finetuned_[0].seed,
         }
+
+    def _fine_tuned(
+        self, seed: int, texts: list[str], categories: list[str], polarities: list[str]
+    ) -> FineTunedClassifier:
+        """A USE encoder fine-tuned on the units, its heads in the regressions' class order."""
+        return FineTunedClassifier(
+            self.category_model_.classes_,
+            self.polarity_model_.classes_,
+            epochs=self.finetune_epochs,
+            seed=seed,
+            threads=self.threads,
+        ).fit(texts, categories, polarities)
 
     def _regression(self) -> LogisticRegression:
         return LogisticRegression(
