@@ -57,19 +57,13 @@ test-fast: install dirs system-deps
 # units (labelled_refs.csv points into ../shared/data; the text is read from there), the
 # authored units and the taxonomy exemplars (sha256 of every input recorded in model.json).
 # voc_dev is left out, and its rows are refused, so it stays a held-out test.
-# Self-training: 7,159 unlabelled units drawn from rows nobody labelled (draw_units.py
-# leaves out voc_dev's rows and those of labelled_refs.csv) are labelled by the model, and
-# its confident labels train the first encoder again. About 16 minutes on 2 cores.
-UNLABELLED := .cache/unlabelled_units.csv
-
+# No self-training (voc train --unlabelled): with the Taobao-style authored units in
+# training it lowered CV macro-F1 (benchmarks/RESULTS.md, 2026-12-05). About 11 minutes on 2 cores.
 model: install dirs
-	$(BIN)/python taxonomies/training/draw_units.py --out $(UNLABELLED) --seed 99 \
-		--exclude taxonomies/training/labelled_refs.csv --per-category 600 \
-		--waimai 1500 --jddc 1200
 	$(BIN)/voc train --labelled taxonomies/training/labelled_refs.csv \
 		--labelled taxonomies/training/authored_units.csv \
+		--labelled taxonomies/training/authored_taobao_units.csv \
 		--holdout ../shared/data/labelled/voc_dev.csv \
-		--unlabelled $(UNLABELLED) \
 		--output voc/resources/classifier
 
 clean:

@@ -1,25 +1,29 @@
 """Compare classifiers side by side on the hand-labelled dev units and SemEval-2016 (zh).
 
-Run from the repo root, after ``make model`` (which draws the unlabelled units)::
+Run from the repo root::
 
-    .venv/bin/python benchmarks/classifier_eval.py [--model voc/resources/classifier] [--no-cv] [--no-record]
+    .venv/bin/python benchmarks/classifier_eval.py [--model voc/resources/classifier] [--no-cv]
+        [--unlabelled FILE] [--no-record]
 
 Classifiers:
 - keyword: seed words of the taxonomy only (most hits, ties to the higher priority),
   polarity from the lexicon — no embeddings.
 - prototype: zero-shot, taxonomy exemplars and seeds (``voc.labels.PrototypeClassifier``).
 - supervised, held out: trained as ``make model`` trains it (the hand-labelled real units
-  of ``taxonomies/training/labelled_refs.csv``, the authored units and the taxonomy
-  exemplars, self-trained on the unlabelled units ``make model`` draws), never on voc_dev or
-  the rows it draws from; scored on voc_dev. ``--model`` scores a saved model instead, such
-  as the one ``make model`` wrote, which is trained on the same data.
+  of ``taxonomies/training/labelled_refs.csv``, the authored units of both files and the
+  taxonomy exemplars), never on voc_dev or the rows it draws from; scored on voc_dev.
+  ``--model`` scores a saved model instead, such as the one ``make model`` wrote, which is
+  trained on the same data.
 - supervised, 5-fold CV on the real training units: the same training data with the real
   units split in five by corpus row; each fifth is scored by a model trained on the rest
   (plus all authored units and exemplars). This is the figure models are chosen by. The
   same fold models are also scored by their regression alone, their fine-tuned encoders
   alone, and with the first encoder only (the shipped model averages its two encoders, then
-  averages them with the regression). It takes about two hours on 2 cores; ``--no-cv``
+  averages them with the regression). It takes about an hour on 2 cores; ``--no-cv``
   leaves it out.
+- ``--unlabelled FILE`` self-trains every supervised model on the file's units, as
+  ``voc train --unlabelled`` does (``taxonomies/training/draw_units.py`` draws such a file);
+  ``make model`` no longer does (RESULTS.md, 2026-12-05).
 """
 
 from __future__ import annotations
@@ -49,8 +53,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = SHARED_DATA
 DEV = DATA / "labelled" / "voc_dev.csv"
 REAL = ROOT / "taxonomies" / "training" / "labelled_refs.csv"
-AUTHORED = ROOT / "taxonomies" / "training" / "authored_units.csv"
-UNLABELLED = ROOT / ".cache" / "unlabelled_units.csv"  # drawn by `make model`
+AUTHORED = [  # written for the project (taxonomies/training/README.md)
+    ROOT / "taxonomies" / "training" / "authored_units.csv",
+    ROOT / "taxonomies" / "training" / "authored_taobao_units.csv",
+]
 SEMEVAL = [
     DATA / "semeval2016_zh" / "mobilephones_train_chinese.xml",
     DATA / "semeval2016_zh" / "digitalcameras_train_chinese.xml",
@@ -105,7 +111,7 @@ def evaluate(model, texts, vectors, gold: pd.DataFrame, categories) -> Evaluatio
 
 
 def cross_validated(
-    taxonomy, embedder, real: pd.DataFrame, rest: pd.DataFrame, unlabelled: list[str]
+    taxonomy, embedder, real: pd.DataFrame, rest: pd.DataFrame, unlabelled: list[str] | None
 ) -> dict[str, Evaluation]:
     """5-fold CV over the real units, folds grouped by corpus row; ``rest`` always trains.
 
@@ -163,12 +169,13 @@ def main() -> None:
     )
     parser.add_argument("--model", type=Path, help="score this saved model instead of fitting one")
     parser.add_argument("--no-cv", action="store_true", help="leave the 5-fold CV out")
+    parser.add_argument(
+        "--unlabelled", type=Path, help="self-train every model on this file's `text` column"
+    )
     args = parser.parse_args()
-    if not UNLABELLED.exists():
-        raise SystemExit(f"{UNLABELLED} is missing: `make model` draws the unlabelled units")
 
     taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
-    unlabelled = unlabelled_texts(UNLABELLED, taxonomy)
+    unlabelled = unlabelled_texts(args.unlabelled, taxonomy) if args.unlabelled else None
     embedder = UseEmbedder(threads=2)
     cleaner = TextCleaner(CleanConfig(mask_pii=False), taxonomy.boilerplate)
     dev = pd.read_csv(DEV, keep_default_na=False)
@@ -180,7 +187,7 @@ def main() -> None:
     categories = list(taxonomy.category_ids)
 
     real = training_frame([REAL], taxonomy, exemplars=False, data_dir=DATA)
-    rest = training_frame([AUTHORED], taxonomy)  # authored units + the taxonomy exemplars
+    rest = training_frame(AUTHORED, taxonomy)  # authored units + the taxonomy exemplars
     base = pd.concat([real, rest], ignore_index=True)
     if args.model:
         held_out = SupervisedClassifier.load(args.model, taxonomy, embedder)
@@ -216,6 +223,7 @@ def main() -> None:
         "- Command: `.venv/bin/python benchmarks/classifier_eval.py"
         + (f" --model {args.model}" if args.model else "")
         + (" --no-cv" if args.no_cv else "")
+        + (f" --unlabelled {args.unlabelled}" if args.unlabelled else "")
         + "`",
         f"- Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()};"
         f" embedder {embedder.model_id}; training units: {len(real)} real (hand-labelled) +"

@@ -2,16 +2,16 @@
 
 Run from the repo root::
 
-    .venv/bin/python benchmarks/classifier_parts.py [--seeds 42 7 2026] [--no-record]
+    .venv/bin/python benchmarks/classifier_parts.py [--seeds 42 7 2026] [--unlabelled FILE] [--no-record]
 
 For each of the five grouped folds of ``classifier_eval.py`` (the real hand-labelled units
 split by corpus row; the authored units and the exemplars always train), the supervised
-classifier is fitted with one fine-tuned encoder per seed and self-trained on the
-unlabelled units ``make model`` draws (so the first encoder is the student), and the
+classifier is fitted with one fine-tuned encoder per seed (and, with ``--unlabelled``,
+self-trained on that file's units, so the first encoder is the student), and the
 category and polarity probabilities of every part are kept for the fold's units: the
 regression's and each encoder's. They are saved to ``--oof`` (default
 ``.cache/classifier_oof.npz``); when that file exists for the same seeds, units and number of
-unlabelled units it is read instead, which skips the fitting (about 20 minutes a fold with
+unlabelled units it is read instead, which skips the fitting (about 15 minutes a fold with
 three encoders on 2 cores).
 
 Then the parts are combined as :meth:`voc.supervised.SupervisedClassifier.predict`
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from classifier_eval import AUTHORED, DATA, DEV, REAL, UNLABELLED
+from classifier_eval import AUTHORED, DATA, DEV, REAL
 from full_corpus import markdown_table, print_and_record
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
@@ -52,18 +52,23 @@ WEIGHTS = (0.4, 0.5, 0.6, 0.7)
 
 
 def out_of_fold(
-    taxonomy, embedder, real: pd.DataFrame, rest: pd.DataFrame, seeds, unlabelled: list[str]
+    taxonomy,
+    embedder,
+    real: pd.DataFrame,
+    rest: pd.DataFrame,
+    seeds,
+    unlabelled: list[str] | None,
 ) -> dict:
     """Every part's probabilities for each real unit, from the model of the fold leaving it out.
 
-    The models self-train on ``unlabelled`` as the shipped one does, so ``encoder0`` is the
-    student (``voc.supervised``).
+    Given ``unlabelled``, the models self-train on it, so ``encoder0`` is the student
+    (``voc.supervised``).
     """
     n = len(real)
     out: dict[str, np.ndarray] = {
         "fold": np.full(n, -1),
         "seeds": np.array(seeds),
-        "unlabelled": np.array(len(unlabelled)),
+        "unlabelled": np.array(len(unlabelled or [])),
     }
     rows = real["source"].str.split(":").str[:2].str.join(":")
     for k, (train_idx, test_idx) in enumerate(GroupKFold(5).split(real, groups=rows)):
@@ -124,12 +129,17 @@ def corpus_mix_weights(sources: pd.Series, target_sources: pd.Series) -> np.ndar
 
 
 def load_or_fit(
-    path: Path, taxonomy, real: pd.DataFrame, rest: pd.DataFrame, seeds, unlabelled: list[str]
+    path: Path,
+    taxonomy,
+    real: pd.DataFrame,
+    rest: pd.DataFrame,
+    seeds,
+    unlabelled: list[str] | None,
 ) -> dict:
     if path.exists():
         oof = dict(np.load(path))
         same = oof["seeds"].tolist() == list(seeds) and len(oof["fold"]) == len(real)
-        if same and int(oof.get("unlabelled", 0)) == len(unlabelled):
+        if same and int(oof.get("unlabelled", 0)) == len(unlabelled or []):
             print(f"reading the out-of-fold probabilities in {path}")
             return oof
     oof = out_of_fold(taxonomy, UseEmbedder(threads=2), real, rest, seeds, unlabelled)
@@ -143,6 +153,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 2026])
     parser.add_argument("--oof", type=Path, default=ROOT / ".cache" / "classifier_oof.npz")
     parser.add_argument(
+        "--unlabelled", type=Path, help="self-train every model on this file's `text` column"
+    )
+    parser.add_argument(
         "--no-record", action="store_true", help="print only; do not append to RESULTS.md"
     )
     args = parser.parse_args()
@@ -150,8 +163,8 @@ def main() -> None:
     taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
     categories = list(taxonomy.category_ids)
     real = training_frame([REAL], taxonomy, exemplars=False, data_dir=DATA)
-    rest = training_frame([AUTHORED], taxonomy)
-    unlabelled = unlabelled_texts(UNLABELLED, taxonomy)  # drawn by `make model`
+    rest = training_frame(AUTHORED, taxonomy)
+    unlabelled = unlabelled_texts(args.unlabelled, taxonomy) if args.unlabelled else None
     oof = load_or_fit(args.oof, taxonomy, real, rest, args.seeds, unlabelled)
     texts, folds = real["text"].tolist(), oof["fold"]
     gold_category, gold_polarity = real["category"].to_numpy(), real["polarity"].to_numpy()
@@ -186,7 +199,9 @@ def main() -> None:
     lines = [
         f"## {dt.datetime.now():%Y-%m-%d %H:%M} — how the classifier's parts combine (5-fold CV)",
         "",
-        f"- Command: `.venv/bin/python benchmarks/classifier_parts.py --seeds {' '.join(map(str, args.seeds))}`",
+        f"- Command: `.venv/bin/python benchmarks/classifier_parts.py --seeds {' '.join(map(str, args.seeds))}"
+        + (f" --unlabelled {args.unlabelled}" if args.unlabelled else "")
+        + "`",
         f"- Machine: {platform.processor() or platform.machine()}, nproc 2, Python"
         f" {platform.python_version()}; {len(real)} real units scored out of fold, the folds of"
         " `classifier_eval.py`",

@@ -264,8 +264,8 @@ def train(
             ``../shared/data`` beside the repository.
         finetune_epochs: Epochs of fine-tuning the USE encoder (0: the regression alone).
         unlabelled: A file with a ``text`` column of units nobody labelled, for
-            self-training (:meth:`SupervisedClassifier.fit`); ``make model`` draws them
-            from the public corpora with ``taxonomies/training/draw_units.py``.
+            self-training (:meth:`SupervisedClassifier.fit`);
+            ``taxonomies/training/draw_units.py`` draws such units from the public corpora.
     """
     data_dir = Path(data_dir or weak_data or SHARED_DATA)
     data = training_frame(paths, taxonomy, exemplars, data_dir)
