@@ -215,14 +215,14 @@ def test_eval_prints_scores_as_json(shared_data):
     assert result.returncode == 0, result.stderr
     scores = json.loads(result.stdout)
     assert scores["units"] == 257
-    # the shipped model's held-out figures in the README (0.748 / 0.887; 0.841 lenient)
-    assert scores["macro_f1"] >= 0.74 and scores["polarity_accuracy"] >= 0.87
+    # the shipped model's held-out figures in the README (0.734 / 0.899; 0.832 lenient)
+    assert scores["macro_f1"] >= 0.73 and scores["polarity_accuracy"] >= 0.89
     assert {row["category"] for row in scores["per_category"]} == CATEGORIES
     assert len(scores["confusion"]["matrix"]) == 7
     lenient = scores["with_alternatives"]  # voc_dev marks a second category on ambiguous units
     assert lenient["units_with_alternative"] == 63
     assert lenient["category_accuracy"] >= scores["category_accuracy"]
-    assert lenient["macro_f1"] >= 0.84
+    assert lenient["macro_f1"] >= 0.83
 
 
 @pytest.mark.slow
