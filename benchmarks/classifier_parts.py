@@ -10,9 +10,9 @@ classifier is fitted with one fine-tuned encoder per seed (and, with ``--unlabel
 self-trained on that file's units, so the first encoder is the student), and the
 category and polarity probabilities of every part are kept for the fold's units: the
 regression's and each encoder's. They are saved to ``--oof`` (default
-``.cache/classifier_oof.npz``); when that file exists for the same seeds, units and number of
-unlabelled units it is read instead, which skips the fitting (about 15 minutes a fold with
-three encoders on 2 cores).
+``.cache/classifier_oof.npz``); when that file exists for the same seeds, real units, other
+training units and unlabelled units (by count) it is read instead, which skips the fitting
+(about 15 minutes a fold with three encoders on 2 cores).
 
 Then the parts are combined as :meth:`voc.supervised.SupervisedClassifier.predict`
 combines them (the first *k* encoders averaged, then averaged with the regression at an
@@ -69,6 +69,7 @@ def out_of_fold(
         "fold": np.full(n, -1),
         "seeds": np.array(seeds),
         "unlabelled": np.array(len(unlabelled or [])),
+        "rest": np.array(len(rest)),
     }
     rows = real["source"].str.split(":").str[:2].str.join(":")
     for k, (train_idx, test_idx) in enumerate(GroupKFold(5).split(real, groups=rows)):
@@ -139,6 +140,7 @@ def load_or_fit(
     if path.exists():
         oof = dict(np.load(path))
         same = oof["seeds"].tolist() == list(seeds) and len(oof["fold"]) == len(real)
+        same = same and int(oof.get("rest", -1)) == len(rest)  # e.g. authored units added
         if same and int(oof.get("unlabelled", 0)) == len(unlabelled or []):
             print(f"reading the out-of-fold probabilities in {path}")
             return oof
