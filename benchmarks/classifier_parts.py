@@ -139,9 +139,13 @@ def load_or_fit(
 ) -> dict:
     if path.exists():
         oof = dict(np.load(path))
-        same = oof["seeds"].tolist() == list(seeds) and len(oof["fold"]) == len(real)
-        same = same and int(oof.get("rest", -1)) == len(rest)  # e.g. authored units added
-        if same and int(oof.get("unlabelled", 0)) == len(unlabelled or []):
+        same = (
+            oof["seeds"].tolist() == list(seeds)
+            and len(oof["fold"]) == len(real)
+            and int(oof.get("rest", -1)) == len(rest)  # e.g. authored units added
+            and int(oof.get("unlabelled", 0)) == len(unlabelled or [])
+        )
+        if same:
             print(f"reading the out-of-fold probabilities in {path}")
             return oof
     oof = out_of_fold(taxonomy, UseEmbedder(threads=2), real, rest, seeds, unlabelled)
