@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -8,6 +10,7 @@ from voc.clean import TextCleaner
 from voc.config import CleanConfig
 from voc.embed import text_sha1
 from voc.errors import ColumnError, InputFileError, ModelError
+from voc.labels import FIXED_POLARITY, nothing_said
 from voc.train import (
     CorpusUnits,
     is_reference_file,
@@ -114,3 +117,21 @@ def test_an_unlabelled_file_without_text_is_named(taxonomy, tmp_path):
     pd.DataFrame({"review": ["物流太慢了"]}).to_csv(path, index=False)
     with pytest.raises(ColumnError, match=r"pool\.csv: needs columns \['text'\]"):
         unlabelled_texts(path, taxonomy)
+
+
+@pytest.mark.parametrize(
+    "name", ["authored_units.csv", "authored_taobao_units.csv", "authored_review_units.csv"]
+)
+def test_the_authored_training_files_are_valid_training_data(name, taxonomy):
+    path = Path(__file__).resolve().parents[1] / "taxonomies" / "training" / name
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(raw.columns) == ["text", "category", "polarity", "domain", "kind"]
+    assert raw["text"].is_unique and (raw["text"].str.len() > 0).all()
+    assert set(raw["kind"]) <= {"review", "chat"}
+    units = training_frame([path], taxonomy, exemplars=False)
+    # only units with nothing said (emoji-only turns) may normalise to nothing
+    assert len(units) >= len(raw) - nothing_said(raw["text"].tolist()).sum()
+    assert set(units["category"]) <= set(taxonomy.category_ids)
+    assert set(units["polarity"]) <= {"positive", "negative", "neutral"}
+    for category, polarity in FIXED_POLARITY.items():
+        assert (units.loc[units["category"] == category, "polarity"] == polarity).all(), category
