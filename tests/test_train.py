@@ -5,6 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.contract import CATEGORIES as LABELS_CATEGORIES
+from tests.contract import POLARITIES as LABELS_POLARITIES
 from tests.fakes import HashingEmbedder
 from voc.clean import TextCleaner
 from voc.config import CleanConfig
@@ -131,7 +133,7 @@ def test_the_authored_training_files_are_valid_training_data(name, taxonomy):
     units = training_frame([path], taxonomy, exemplars=False)
     # only units with nothing said (emoji-only turns) may normalise to nothing
     assert len(units) >= len(raw) - nothing_said(raw["text"].tolist()).sum()
-    assert set(units["category"]) <= set(taxonomy.category_ids)
-    assert set(units["polarity"]) <= {"positive", "negative", "neutral"}
+    assert set(units["category"]) <= LABELS_CATEGORIES
+    assert set(units["polarity"]) <= LABELS_POLARITIES
     for category, polarity in FIXED_POLARITY.items():
         assert (units.loc[units["category"] == category, "polarity"] == polarity).all(), category
