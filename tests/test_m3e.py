@@ -7,22 +7,10 @@ import numpy as np
 import pytest
 
 import voc.m3e
+from tests.test_finetune import CATEGORIES, POLARITIES, UNITS  # the same units for both bases
 from voc.errors import ModelError
 from voc.finetune import FineTunedClassifier, padded
 from voc.m3e import build_m3e_encoder, model_dir
-
-POLARITIES = ["negative", "neutral", "positive"]
-UNITS = [
-    ("用了两天就坏了", "product_quality", "negative"),
-    ("屏幕有坏点，很失望", "product_quality", "negative"),
-    ("物流太慢了", "logistics", "negative"),
-    ("快递很快，第二天就到了", "logistics", "positive"),
-    ("优惠券用不了", "campaign_issue", "negative"),
-    ("满减活动是假的", "campaign_issue", "negative"),
-    ("音质很好", "selling_point", "positive"),
-    ("颜色很正，很喜欢", "selling_point", "positive"),
-]
-CATEGORIES = sorted({c for _, c, _ in UNITS})
 
 
 @pytest.fixture(scope="module")
